@@ -1,0 +1,130 @@
+# ngx_http_comment_moderation_module
+#
+#   make            build the dynamic module (build/ngx_http_comment_moderation_module.so)
+#                   against the installed nginx, and the engine tools (build/cm-check)
+#   make install    copy the module into nginx's modules path
+#   make test       install what is missing, build, run every test
+#   make demo       install what is missing, build, run the demo news site
+#
+# NGINX_SRC=/path/to/nginx-x.y.z make   builds against a self-compiled nginx
+# (configured with the same ./configure arguments as that nginx binary).
+
+SHELL      := /bin/bash
+BUILD      := $(CURDIR)/build
+NGINX_SRC  ?= /usr/share/nginx/src
+NGINX_BIN  ?= $(shell command -v nginx || echo /usr/sbin/nginx)
+MODULE     := $(BUILD)/ngx_http_comment_moderation_module.so
+MODULES_PATH ?= $(shell $(NGINX_BIN) -V 2>&1 | sed -n 's/.*--modules-path=\([^ ]*\).*/\1/p')
+
+# nginx-facing sources: nginx types, built only inside nginx's tree
+NGINX_SRCS := $(wildcard ngx_module/ngx_http_comment_moderation_module.c \
+                         ngx_module/ngx_http_comment_moderation_handler.c \
+                         ngx_module/ngx_http_comment_moderation_answer.c \
+                         ngx_module/ngx_http_comment_moderation_variables.c)
+# the engine: plain C, also built alone for tools, unit tests and fuzzing
+ENGINE_SRCS := $(filter-out $(NGINX_SRCS), $(wildcard ngx_module/*.c))
+HEADERS    := $(wildcard ngx_module/*.h)
+
+CC         ?= cc
+CLANG      ?= clang
+WARN       := -Wall -Wextra -Werror
+ENGINE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 $(WARN) -Ingx_module
+ENGINE_LIBS := -lpcre2-8
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 8
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
+        demo eval bench clean
+
+all: module tools
+
+deps:
+	@scripts/install-deps
+
+# --- the nginx module ------------------------------------------------------
+
+$(BUILD)/nginx/Makefile: config
+	@mkdir -p $(BUILD)
+	rm -rf $(BUILD)/nginx
+	cp -r $(NGINX_SRC) $(BUILD)/nginx
+	cd $(BUILD)/nginx && \
+	  if [ -f conf_flags ]; then . ./conf_flags; else NGX_CONF_FLAGS=(); fi; \
+	  ./configure "$${NGX_CONF_FLAGS[@]}" $(NGINX_CONFIGURE_ARGS) \
+	    --with-cc-opt='-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 -Wextra' \
+	    --with-ld-opt='-Wl,-z,relro -Wl,-z,now -fPIC' \
+	    --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log 2>&1 \
+	  || { tail -n 20 $(BUILD)/configure.log; exit 1; }
+
+module: $(MODULE)
+
+$(MODULE): $(BUILD)/nginx/Makefile $(NGINX_SRCS) $(ENGINE_SRCS) $(HEADERS)
+	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_comment_moderation_module.so $@
+
+install: $(MODULE)
+	install -d $(DESTDIR)$(MODULES_PATH)
+	install -m 0644 $(MODULE) $(DESTDIR)$(MODULES_PATH)/
+	@echo "add to the top of nginx.conf:"
+	@echo "    load_module $(MODULES_PATH)/ngx_http_comment_moderation_module.so;"
+
+# --- the engine alone: tools, unit tests, fuzzers --------------------------
+
+ENGINE_OBJS := $(patsubst ngx_module/%.c,$(BUILD)/engine/%.o,$(ENGINE_SRCS))
+ASAN_OBJS   := $(patsubst ngx_module/%.c,$(BUILD)/asan/%.o,$(ENGINE_SRCS))
+
+$(BUILD)/engine/%.o: ngx_module/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%.o: ngx_module/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(ENGINE_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+
+tools: $(BUILD)/cm-check
+
+$(BUILD)/cm-check: scripts/cm-check.c $(ENGINE_OBJS)
+	$(CC) $(ENGINE_CFLAGS) $^ -o $@ $(ENGINE_LIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/cm_test.h $(ENGINE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_CFLAGS) -Itests/unit $< $(ENGINE_OBJS) -o $@ $(ENGINE_LIBS) -lcmocka
+
+$(BUILD)/unit-asan/%: tests/unit/%.c tests/unit/cm_test.h $(ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(ENGINE_CFLAGS) -O1 $(SAN_FLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ $(ENGINE_LIBS) -lcmocka
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(ENGINE_SRCS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(ENGINE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $< $(ENGINE_SRCS) -o $@ $(ENGINE_LIBS)
+
+unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
+	@scripts/run-unit-tests $(BUILD)/unit $(UNIT_TESTS)
+
+unit-asan: $(addprefix $(BUILD)/unit-asan/,$(UNIT_TESTS))
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  scripts/run-unit-tests $(BUILD)/unit-asan $(UNIT_TESTS)
+
+# every fuzzer for FUZZ_SECONDS each, from the seed corpus in the repo
+fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+	@scripts/run-fuzzers $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz: FUZZ_SECONDS = 600
+fuzz: fuzz-smoke
+
+integration: $(MODULE)
+	CM_MODULE=$(MODULE) CM_NGINX=$(NGINX_BIN) prove -I tests/lib tests/integration/
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-all-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
+clean:
+	rm -rf $(BUILD)

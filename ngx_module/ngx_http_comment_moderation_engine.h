@@ -1,0 +1,127 @@
+/*
+ * The rule engine: a rule set compiled once (word lists into one Aho-Corasick
+ * automaton over the compact views, regexes JIT-compiled with pcre2 behind a
+ * literal prefilter), then matched against a comment's normalized fields and
+ * turned into a decision with its explanation.
+ *
+ * A compiled engine is immutable: many requests may use it at once, and a
+ * new rule set is swapped in by compiling a new engine.
+ *
+ * Matching and deciding are two steps so that facts learned elsewhere (Redis
+ * reputation and rate counters) can take part in the decision.
+ *
+ * Plain C, no nginx types; unit-tested and fuzzed alone.
+ */
+
+#ifndef _NGX_HTTP_COMMENT_MODERATION_ENGINE_H_INCLUDED_
+#define _NGX_HTTP_COMMENT_MODERATION_ENGINE_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ngx_http_comment_moderation_alloc.h"
+#include "ngx_http_comment_moderation_normalize.h"
+#include "ngx_http_comment_moderation_rules.h"
+
+
+/* pcre2 limits that keep a catastrophic pattern from stalling a worker */
+#define CM_REGEX_MATCH_LIMIT   100000
+#define CM_REGEX_DEPTH_LIMIT   10000
+#define CM_REGEX_JIT_STACK     (256 * 1024)
+
+
+typedef struct cm_engine_s  cm_engine_t;
+
+
+typedef enum {
+    CM_DECISION_ACCEPT = 0,
+    CM_DECISION_QUEUE,
+    CM_DECISION_REJECT
+} cm_decision_e;
+
+
+/* One comment, by role; a role the comment lacks has value NULL. */
+typedef struct {
+    const char      *value[CM_FIELD_N];
+    size_t           len[CM_FIELD_N];
+} cm_input_t;
+
+
+typedef struct {
+    const cm_rule_def_t  *rule;
+    cm_field_e            field;
+    uint32_t              start;    /* raw byte span in that field */
+    uint32_t              end;
+} cm_span_t;
+
+
+/* A rule that fired, once per rule. */
+typedef struct {
+    const cm_rule_def_t  *rule;
+    unsigned              count;        /* matches found (>= rule->min_count) */
+    int                   contribution; /* to the score; 0 for hard actions
+                                           and shadow rules */
+} cm_hit_t;
+
+
+typedef struct {
+    cm_text_t             text[CM_FIELD_N];  /* normalized fields */
+    unsigned              present;           /* CM_FIELD_BIT()s normalized */
+
+    cm_hit_t             *hits;
+    size_t                nhits;
+    cm_span_t            *spans;             /* every match, by field order */
+    size_t                nspans;
+
+    const cm_rule_def_t  *limit_rule;        /* first regex that hit a pcre2
+                                                limit, NULL if none */
+    unsigned              limit_errors;
+
+    int                   score;             /* sum of contributions */
+    cm_decision_e         decision;
+    const char           *reason;            /* static text: "score 12 >= 10",
+                                                "rule judol-site: reject" */
+} cm_result_t;
+
+
+typedef enum {
+    CM_ENGINE_OK = 0,
+    CM_ENGINE_INVALID_UTF8,     /* a field is not valid UTF-8 */
+    CM_ENGINE_NO_MEMORY
+} cm_engine_rc_e;
+
+
+/*
+ * Compiles a parsed rule set; NULL on error with "FILE:LINE: reason" in err
+ * (e.g. a regex that does not compile, with pcre2's message and offset).
+ * The engine keeps pointers into "rules": free the rules after the engine.
+ */
+cm_engine_t *cm_engine_compile(const cm_rules_t *rules, char *err,
+    size_t err_len);
+
+void cm_engine_free(cm_engine_t *engine);
+
+const cm_rules_t *cm_engine_rules(const cm_engine_t *engine);
+
+/*
+ * Normalizes the input's fields and matches every rule.  On
+ * CM_ENGINE_INVALID_UTF8, *bad_field names the field.  Thread-compatible:
+ * the engine is only read.
+ */
+cm_engine_rc_e cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
+    const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field);
+
+/* Hard actions, then thresholds: sets res->decision, score and reason. */
+void cm_engine_decide(const cm_engine_t *engine, cm_result_t *res);
+
+const char *cm_decision_name(cm_decision_e d);   /* "accept", "queue", "reject" */
+
+/*
+ * Comma-separated names of the non-shadow rules that fired, at most
+ * "len" bytes; returns the length written (no NUL).
+ */
+size_t cm_result_rule_names(const cm_result_t *res, char *buf, size_t len);
+
+
+#endif /* _NGX_HTTP_COMMENT_MODERATION_ENGINE_H_INCLUDED_ */

@@ -1,0 +1,154 @@
+/*
+ * Rule files: the editors' plain-text format (specified in rules/README.md),
+ * parsed into rule definitions.  Parsing only checks the syntax and the
+ * values; regexes are compiled by the engine (ngx_http_comment_moderation_
+ * engine.h), which reports errors with the same file and line.
+ *
+ * A statement starts at column 0; indented lines continue it.
+ *
+ *     include  contact-spam.rules        # relative to this file
+ *     threshold queue 5
+ *     threshold reject 10
+ *     set regex-error queue              # what a regex that hits a limit means
+ *
+ *     rule judol-vocab
+ *         words  "slot gacor", maxwin, togel, gacor*
+ *         score  6
+ *         note   "Gambling vocabulary."
+ *
+ *     rule wa-number regex "(?:\+?62|0)8[0-9 .-]{8,14}" view raw score 4 shadow
+ *
+ * Plain C, no nginx types; unit-tested and fuzzed alone.
+ */
+
+#ifndef _NGX_HTTP_COMMENT_MODERATION_RULES_H_INCLUDED_
+#define _NGX_HTTP_COMMENT_MODERATION_RULES_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* The fields a rule can look at: the comment's roles and request metadata. */
+typedef enum {
+    CM_FIELD_TEXT = 0,          /* rule-file name: text */
+    CM_FIELD_NAME,              /* name */
+    CM_FIELD_EMAIL,             /* email */
+    CM_FIELD_URL,               /* url */
+    CM_FIELD_ARTICLE,           /* article */
+    CM_FIELD_IP,                /* ip (client address, after realip) */
+    CM_FIELD_USER_AGENT,        /* user-agent */
+    CM_FIELD_REFERER,           /* referer */
+    CM_FIELD_USER,              /* user (logged-in user id, if any) */
+    CM_FIELD_N
+} cm_field_e;
+
+#define CM_FIELD_BIT(f)  (1u << (f))
+
+
+typedef enum {
+    CM_RULE_WORDS = 0,          /* list of words/phrases, whole words */
+    CM_RULE_REGEX               /* one pcre2 pattern */
+} cm_rule_kind_e;
+
+
+/* Where a rule matches.  Word lists use the compact views, regexes the others. */
+#define CM_RULE_VIEW_RAW     0x01
+#define CM_RULE_VIEW_FOLDED  0x02   /* words: compact */
+#define CM_RULE_VIEW_DELEET  0x04   /* words: compact_deleet */
+
+
+typedef enum {
+    CM_ACTION_SCORE = 0,        /* adds "score" to the comment's score */
+    CM_ACTION_ACCEPT,           /* hard actions: see rules/README.md for */
+    CM_ACTION_QUEUE,            /* their precedence */
+    CM_ACTION_REJECT
+} cm_action_e;
+
+
+typedef struct {
+    char            *text;      /* as written, quotes removed */
+    size_t           len;
+    unsigned         prefix:1;  /* written "word*": may continue ("gacor*") */
+    unsigned         suffix:1;  /* written "*word": may be preceded */
+    unsigned         line;      /* line of the word in its file */
+} cm_word_t;
+
+
+typedef struct {
+    char            *name;      /* unique in the set */
+    const char      *file;      /* points into cm_rules_t.files */
+    unsigned         line;      /* line of "rule NAME" */
+
+    cm_rule_kind_e   kind;
+    cm_word_t       *words;     /* CM_RULE_WORDS */
+    size_t           nwords;
+    char            *regex;     /* CM_RULE_REGEX, NUL-terminated */
+    unsigned         regex_line;
+
+    uint32_t         fields;    /* CM_FIELD_BIT()s; default: text */
+    unsigned         views;     /* CM_RULE_VIEW_*; default: words folded|deleet,
+                                   regex folded */
+    cm_action_e      action;
+    int              score;     /* for CM_ACTION_SCORE; may be negative */
+    unsigned         min_count; /* matches needed for the rule to fire; 1 */
+    char            *note;      /* NULL if none */
+    unsigned         shadow:1;  /* counted and logged, no effect */
+} cm_rule_def_t;
+
+
+typedef enum {
+    CM_REGEX_ERROR_QUEUE = 0,   /* a regex hitting a limit queues the comment */
+    CM_REGEX_ERROR_IGNORE       /* ... or the rule just does not match */
+} cm_regex_error_e;
+
+
+typedef struct {
+    cm_rule_def_t   *rules;
+    size_t           nrules;
+    size_t           nalloc;
+
+    int              queue_at;  /* score >= queue_at: queue; default 5 */
+    int              reject_at; /* score >= reject_at: reject; default 10 */
+    cm_regex_error_e regex_error;
+
+    char           **files;     /* every file read, in order (owns the names) */
+    size_t           nfiles;
+} cm_rules_t;
+
+
+/*
+ * Where rule files come from: the file system, or (for rule sets published
+ * to Redis) a bundle in memory.  read() returns malloc'ed contents, or NULL
+ * with errno set; names are as "include" wrote them, joined to the includer's
+ * directory by cm_rules_load().
+ */
+typedef struct {
+    char  *(*read)(void *data, const char *name, size_t *len);
+    /* NULL-terminated malloc'ed list of "*.rules" in a directory, sorted;
+       NULL if "name" is not a directory */
+    char **(*list_dir)(void *data, const char *name);
+    void   *data;
+} cm_rules_source_t;
+
+
+/* The file system, for nginx's configuration and the tools. */
+extern const cm_rules_source_t  cm_rules_source_files;
+
+
+/*
+ * Parses "path" (a file, or a directory of *.rules files read in name order)
+ * and everything it includes.  On error returns NULL and writes
+ * "FILE:LINE: reason" into err.
+ */
+cm_rules_t *cm_rules_load(const cm_rules_source_t *src, const char *path,
+    char *err, size_t err_len);
+
+void cm_rules_free(cm_rules_t *rules);
+
+/* "text", "email", ...; CM_FIELD_N if unknown */
+cm_field_e cm_field_by_name(const char *name, size_t len);
+const char *cm_field_name(cm_field_e f);
+
+
+#endif /* _NGX_HTTP_COMMENT_MODERATION_RULES_H_INCLUDED_ */
