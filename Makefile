@@ -46,7 +46,13 @@ deps:
 
 # --- the nginx module ------------------------------------------------------
 
-$(BUILD)/nginx/Makefile: config
+# nginx's configure lists the module's files: configure again when they change
+SOURCES_LIST := $(BUILD)/sources.list
+$(shell mkdir -p $(BUILD); echo "$(sort $(NGINX_SRCS) $(ENGINE_SRCS) $(HEADERS))" | \
+        cmp -s - $(SOURCES_LIST) 2>/dev/null || \
+        echo "$(sort $(NGINX_SRCS) $(ENGINE_SRCS) $(HEADERS))" > $(SOURCES_LIST))
+
+$(BUILD)/nginx/Makefile: config $(SOURCES_LIST)
 	@mkdir -p $(BUILD)
 	rm -rf $(BUILD)/nginx
 	cp -r $(NGINX_SRC) $(BUILD)/nginx

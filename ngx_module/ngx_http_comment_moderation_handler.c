@@ -1,0 +1,625 @@
+/*
+ * The request path: read the comment body without blocking, parse it,
+ * let the engine judge it, then forward it (accept, or queue in mark mode)
+ * or answer the client (reject, invalid).
+ */
+
+#include "ngx_http_comment_moderation.h"
+
+
+static void ngx_http_comment_moderation_body_handler(ngx_http_request_t *r);
+static void ngx_http_comment_moderation_judge(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+static ngx_int_t ngx_http_comment_moderation_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_comment_moderation_input(ngx_http_request_t *r,
+    ngx_http_comment_moderation_loc_conf_t *cmlcf, cm_fields_t *fields,
+    cm_input_t *in);
+static void ngx_http_comment_moderation_invalid(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, ngx_uint_t message,
+    const char *reason);
+static ngx_int_t ngx_http_comment_moderation_forward(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+static ngx_int_t ngx_http_comment_moderation_set_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+static void *ngx_http_comment_moderation_palloc(void *pool, size_t size);
+static void ngx_http_comment_moderation_cleanup(void *data);
+
+
+static ngx_str_t  ngx_http_comment_moderation_header =
+    ngx_string("X-Comment-Moderation");
+static ngx_str_t  ngx_http_comment_moderation_header_score =
+    ngx_string("X-Comment-Moderation-Score");
+static ngx_str_t  ngx_http_comment_moderation_header_rules =
+    ngx_string("X-Comment-Moderation-Rules");
+static ngx_str_t  ngx_http_comment_moderation_header_error =
+    ngx_string("X-Comment-Moderation-Error");
+
+/* by NGX_HTTP_CM_*: headers, variables and logs */
+ngx_str_t  ngx_http_comment_moderation_decision_names[] = {
+    ngx_null_string,
+    ngx_string("accept"),
+    ngx_string("queue"),
+    ngx_string("reject"),
+    ngx_string("invalid")
+};
+
+
+ngx_int_t
+ngx_http_comment_moderation_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                                rc;
+    ngx_pool_cleanup_t                      *cln;
+    ngx_http_comment_moderation_ctx_t       *ctx;
+    ngx_http_comment_moderation_loc_conf_t  *cmlcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
+
+    if (!cmlcf->enable || !(r->method & NGX_HTTP_POST)) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_comment_moderation_get_ctx(r);
+
+    if (ctx != NULL) {
+        if (!ctx->checked) {
+            /* still reading the body */
+            return NGX_DONE;
+        }
+
+        if (ctx->decision == NGX_HTTP_CM_ACCEPT
+            || ctx->decision == NGX_HTTP_CM_QUEUE)
+        {
+            rc = ngx_http_comment_moderation_forward(r, ctx);
+            return rc == NGX_OK ? NGX_DECLINED : rc;
+        }
+
+        rc = ngx_http_comment_moderation_answer(r, ctx);
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "comment moderation handler");
+
+    /*
+     * The context lives in a pool cleanup too: an internal redirect zeroes
+     * r->ctx, and the comment must not be judged (or counted) twice.
+     */
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_comment_moderation_ctx_t));
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_comment_moderation_ctx_t));
+    cln->handler = ngx_http_comment_moderation_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_comment_moderation_module);
+
+    if (r->headers_in.content_length_n > (off_t) cmlcf->max_body) {
+        ctx->checked = 1;
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_TOO_LARGE,
+                                            "body larger than "
+                                            "comment_moderation_max_body");
+        if (ctx->decision == NGX_HTTP_CM_INVALID) {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            rc = ngx_http_comment_moderation_answer(r, ctx);
+            ngx_http_finalize_request(r, rc);
+            return NGX_DONE;
+        }
+
+        /* the on_invalid policy forwards it unread */
+        rc = ngx_http_comment_moderation_forward(r, ctx);
+        return rc == NGX_OK ? NGX_DECLINED : rc;
+    }
+
+    rc = ngx_http_read_client_request_body(r,
+                                     ngx_http_comment_moderation_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    /* balances the r->main->count++ of reading the body, as the mirror does */
+    ngx_http_finalize_request(r, NGX_DONE);
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_comment_moderation_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_comment_moderation_ctx_t  *ctx;
+
+    ctx = ngx_http_comment_moderation_get_ctx(r);
+
+    ngx_http_comment_moderation_judge(r, ctx);
+    ctx->checked = 1;
+
+    /* the upstream sends the body again, byte for byte */
+    r->preserve_body = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+static void
+ngx_http_comment_moderation_judge(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx)
+{
+    u_char                                  *p;
+    size_t                                   len;
+    ngx_str_t                                body;
+    ngx_int_t                                rc;
+    cm_alloc_t                               a;
+    cm_input_t                               in;
+    cm_field_e                               bad_field;
+    cm_fields_t                              fields;
+    cm_result_t                              res;
+    cm_engine_rc_e                           erc;
+    cm_body_error_t                          berr;
+    const cm_engine_t                       *engine;
+    ngx_table_elt_t                         *ct;
+    ngx_http_comment_moderation_loc_conf_t  *cmlcf;
+
+    cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
+    engine = cmlcf->rule_set->engine;
+
+    rc = ngx_http_comment_moderation_body(r, &body);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_TOO_LARGE,
+                                            "body larger than "
+                                            "comment_moderation_max_body");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            "the body could not be read");
+        return;
+    }
+
+    a.alloc = ngx_http_comment_moderation_palloc;
+    a.data = r->pool;
+
+    ngx_memzero(&fields, sizeof(cm_fields_t));
+    ct = r->headers_in.content_type;
+
+    if (cm_body_parse(ct ? (char *) ct->value.data : "",
+                      ct ? ct->value.len : 0,
+                      (char *) body.data, body.len, &a, &fields, &berr)
+        != CM_BODY_OK)
+    {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            berr.reason);
+        return;
+    }
+
+    rc = ngx_http_comment_moderation_input(r, cmlcf, &fields, &in);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            "no comment text field");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            "out of memory");
+        return;
+    }
+
+    erc = cm_engine_match(engine, &in, &a, &res, &bad_field);
+
+    if (erc == CM_ENGINE_INVALID_UTF8) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            bad_field == CM_FIELD_TEXT
+                                            ? "invalid UTF-8 in the comment"
+                                            : "invalid UTF-8 in a field");
+        return;
+    }
+
+    if (erc != CM_ENGINE_OK) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            "out of memory");
+        return;
+    }
+
+    cm_engine_decide(engine, &res);
+
+    if (res.limit_rule != NULL) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "comment moderation: rule \"%s\" (%s:%ui) hit the "
+                      "regex match limit", res.limit_rule->name,
+                      res.limit_rule->file, (ngx_uint_t) res.limit_rule->line);
+    }
+
+    ctx->score = res.score;
+
+    len = cm_result_rule_names(&res, NULL, 0);
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            "out of memory");
+        return;
+    }
+
+    ctx->rules.len = cm_result_rule_names(&res, (char *) p, len + 1);
+    ctx->rules.data = p;
+
+    switch (res.decision) {
+
+    case CM_DECISION_REJECT:
+        ctx->decision = NGX_HTTP_CM_REJECT;
+        ctx->message = NGX_HTTP_CM_MSG_REJECT;
+        ctx->status = cmlcf->reject_status;
+        break;
+
+    case CM_DECISION_QUEUE:
+        ctx->decision = NGX_HTTP_CM_QUEUE;
+        ctx->message = NGX_HTTP_CM_MSG_QUEUE;
+        break;
+
+    default: /* CM_DECISION_ACCEPT */
+        ctx->decision = NGX_HTTP_CM_ACCEPT;
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "comment moderation: %V, score %i, rules: %V (%s)",
+                  &ngx_http_comment_moderation_decision_names[ctx->decision],
+                  ctx->score, &ctx->rules, res.reason);
+}
+
+
+/*
+ * The whole body in one piece: in memory as nginx read it, or read back from
+ * the temp file nginx spooled it to.  NGX_DECLINED if over max_body.
+ */
+static ngx_int_t
+ngx_http_comment_moderation_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char                                  *p;
+    off_t                                    len;
+    ssize_t                                  n;
+    ngx_buf_t                               *b;
+    ngx_chain_t                             *cl;
+    ngx_http_comment_moderation_loc_conf_t  *cmlcf;
+
+    cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
+    }
+
+    if (len > (off_t) cmlcf->max_body) {
+        return NGX_DECLINED;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = len;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = len;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "comment moderation: short read of the body "
+                          "from \"%V\"", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Picks the comment's roles out of the body and adds request metadata. */
+static ngx_int_t
+ngx_http_comment_moderation_input(ngx_http_request_t *r,
+    ngx_http_comment_moderation_loc_conf_t *cmlcf, cm_fields_t *fields,
+    cm_input_t *in)
+{
+    ngx_str_t          user;
+    ngx_uint_t         i;
+    ngx_table_elt_t   *h;
+    const cm_field_t  *f;
+
+    ngx_memzero(in, sizeof(cm_input_t));
+
+    for (i = 0; i < NGX_HTTP_CM_BODY_ROLES; i++) {
+        f = cm_fields_find(fields, (char *) cmlcf->field[i].data,
+                           cmlcf->field[i].len);
+        if (f != NULL) {
+            in->value[i] = f->value;
+            in->len[i] = f->value_len;
+        }
+    }
+
+    if (in->value[CM_FIELD_TEXT] == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* c->addr_text is the client's address after the realip module */
+    in->value[CM_FIELD_IP] = (char *) r->connection->addr_text.data;
+    in->len[CM_FIELD_IP] = r->connection->addr_text.len;
+
+    h = r->headers_in.user_agent;
+    if (h != NULL) {
+        in->value[CM_FIELD_USER_AGENT] = (char *) h->value.data;
+        in->len[CM_FIELD_USER_AGENT] = h->value.len;
+    }
+
+    h = r->headers_in.referer;
+    if (h != NULL) {
+        in->value[CM_FIELD_REFERER] = (char *) h->value.data;
+        in->len[CM_FIELD_REFERER] = h->value.len;
+    }
+
+    if (cmlcf->user != NULL) {
+        if (ngx_http_complex_value(r, cmlcf->user, &user) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (user.len) {
+            in->value[CM_FIELD_USER] = (char *) user.data;
+            in->len[CM_FIELD_USER] = user.len;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* A body we cannot judge: the on_invalid policy says what becomes of it. */
+static void
+ngx_http_comment_moderation_invalid(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, ngx_uint_t message,
+    const char *reason)
+{
+    ngx_http_comment_moderation_loc_conf_t  *cmlcf;
+
+    cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
+
+    ctx->error.data = (u_char *) reason;
+    ctx->error.len = ngx_strlen(reason);
+
+    switch (cmlcf->on_invalid) {
+
+    case NGX_HTTP_CM_ON_INVALID_ACCEPT:
+        ctx->decision = NGX_HTTP_CM_ACCEPT;
+        break;
+
+    case NGX_HTTP_CM_ON_INVALID_QUEUE:
+        ctx->decision = NGX_HTTP_CM_QUEUE;
+        break;
+
+    default: /* NGX_HTTP_CM_ON_INVALID_REJECT */
+        ctx->decision = NGX_HTTP_CM_INVALID;
+        ctx->message = message;
+        ctx->status = message == NGX_HTTP_CM_MSG_TOO_LARGE
+                      ? NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                      : NGX_HTTP_BAD_REQUEST;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "comment moderation: invalid comment (%V): %V",
+                  &ctx->error,
+                  &ngx_http_comment_moderation_decision_names[ctx->decision]);
+}
+
+
+/* The comment goes on to the backend, with the verdict in request headers. */
+static ngx_int_t
+ngx_http_comment_moderation_forward(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx)
+{
+    u_char     *p;
+    ngx_str_t   score;
+
+    if (ngx_http_comment_moderation_set_header(r,
+                &ngx_http_comment_moderation_header,
+                &ngx_http_comment_moderation_decision_names[ctx->decision])
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    score.data = p;
+    score.len = ngx_sprintf(p, "%i", ctx->score) - p;
+
+    if (ngx_http_comment_moderation_set_header(r,
+                &ngx_http_comment_moderation_header_score, &score)
+        != NGX_OK
+        || ngx_http_comment_moderation_set_header(r,
+                &ngx_http_comment_moderation_header_rules, &ctx->rules)
+        != NGX_OK
+        || ngx_http_comment_moderation_set_header(r,
+                &ngx_http_comment_moderation_header_error, &ctx->error)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sets a request header for the upstream.  A client could send these
+ * headers itself to pose as judged: every copy it sent is overwritten.
+ */
+static ngx_int_t
+ngx_http_comment_moderation_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    u_char           *low;
+    ngx_table_elt_t  *h;
+
+    low = ngx_pnalloc(r->pool, name->len + 1);
+    if (low == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(low, name->data, name->len);
+    low[name->len] = '\0';
+
+    if (ngx_http_comment_moderation_header_in(r, (char *) low, value) != NULL
+        || value->len == 0)
+    {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *name;
+    h->value = *value;
+    h->lowcase_key = low;
+    h->hash = ngx_hash_key(low, name->len);
+
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+ngx_http_comment_moderation_ctx_t *
+ngx_http_comment_moderation_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t                 *cln;
+    ngx_http_comment_moderation_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_comment_moderation_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    /* after an internal redirect: find it in the pool cleanups */
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_comment_moderation_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_comment_moderation_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_comment_moderation_cleanup(void *data)
+{
+    /* nothing to free: the cleanup only marks where the context lives */
+}
+
+
+static void *
+ngx_http_comment_moderation_palloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+/*
+ * The first request header "lowcase_name" the client sent, or NULL.  With
+ * "value", every copy of it gets that value.
+ */
+ngx_table_elt_t *
+ngx_http_comment_moderation_header_in(ngx_http_request_t *r,
+    const char *lowcase_name, ngx_str_t *value)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *first;
+
+    len = ngx_strlen(lowcase_name);
+    first = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return first;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != len
+            || ngx_strncmp(h[i].lowcase_key, lowcase_name, len) != 0)
+        {
+            continue;
+        }
+
+        if (value == NULL) {
+            return &h[i];
+        }
+
+        h[i].value = *value;
+
+        if (first == NULL) {
+            first = &h[i];
+        }
+    }
+}
