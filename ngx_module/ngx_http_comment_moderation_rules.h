@@ -72,6 +72,8 @@ typedef struct {
     unsigned         prefix:1;  /* written "word*": may continue ("gacor*") */
     unsigned         suffix:1;  /* written "*word": may be preceded */
     unsigned         line;      /* line of the word in its file */
+    const char      *file;      /* the rule file or words-file; points into
+                                   cm_rules_t.files */
 } cm_word_t;
 
 
@@ -125,8 +127,10 @@ typedef struct {
  */
 typedef struct {
     char  *(*read)(void *data, const char *name, size_t *len);
-    /* NULL-terminated malloc'ed list of "*.rules" in a directory, sorted;
-       NULL if "name" is not a directory */
+    /* NULL-terminated malloc'ed array of the names (without the directory;
+       each malloc'ed, freed by the caller) of the "*.rules" files in a
+       directory, sorted; NULL if "name" is not a directory.  May be NULL:
+       a source without directories */
     char **(*list_dir)(void *data, const char *name);
     void   *data;
 } cm_rules_source_t;
