@@ -14,7 +14,7 @@ static ngx_int_t ngx_http_comment_moderation_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_int_t ngx_http_comment_moderation_input(ngx_http_request_t *r,
     ngx_http_comment_moderation_loc_conf_t *cmlcf, cm_fields_t *fields,
-    cm_input_t *in);
+    cm_input_t *in, const char **error);
 static void ngx_http_comment_moderation_invalid(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx, ngx_uint_t message,
     const char *reason);
@@ -169,6 +169,7 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
     cm_result_t                              res;
     cm_engine_rc_e                           erc;
     cm_body_error_t                          berr;
+    const char                              *error;
     const cm_engine_t                       *engine;
     ngx_table_elt_t                         *ct;
     ngx_http_comment_moderation_loc_conf_t  *cmlcf;
@@ -207,11 +208,11 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
         return;
     }
 
-    rc = ngx_http_comment_moderation_input(r, cmlcf, &fields, &in);
+    rc = ngx_http_comment_moderation_input(r, cmlcf, &fields, &in, &error);
 
     if (rc == NGX_DECLINED) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
-                                            "no comment text field");
+                                            error);
         return;
     }
 
@@ -363,8 +364,9 @@ ngx_http_comment_moderation_body(ngx_http_request_t *r, ngx_str_t *body)
 static ngx_int_t
 ngx_http_comment_moderation_input(ngx_http_request_t *r,
     ngx_http_comment_moderation_loc_conf_t *cmlcf, cm_fields_t *fields,
-    cm_input_t *in)
+    cm_input_t *in, const char **error)
 {
+    size_t             j;
     ngx_str_t          user;
     ngx_uint_t         i;
     ngx_table_elt_t   *h;
@@ -372,16 +374,32 @@ ngx_http_comment_moderation_input(ngx_http_request_t *r,
 
     ngx_memzero(in, sizeof(cm_input_t));
 
-    for (i = 0; i < NGX_HTTP_CM_BODY_ROLES; i++) {
-        f = cm_fields_find(fields, (char *) cmlcf->field[i].data,
-                           cmlcf->field[i].len);
-        if (f != NULL) {
+    /*
+     * A role's field sent twice is refused: we would judge one copy and
+     * the backend might publish the other (PHP keeps the last).
+     */
+    for (j = 0; j < fields->nfields; j++) {
+        f = &fields->fields[j];
+
+        for (i = 0; i < NGX_HTTP_CM_BODY_ROLES; i++) {
+            if (f->name_len != cmlcf->field[i].len
+                || ngx_strncmp(f->name, cmlcf->field[i].data, f->name_len) != 0)
+            {
+                continue;
+            }
+
+            if (in->value[i] != NULL) {
+                *error = "a field was sent more than once";
+                return NGX_DECLINED;
+            }
+
             in->value[i] = f->value;
             in->len[i] = f->value_len;
         }
     }
 
     if (in->value[CM_FIELD_TEXT] == NULL) {
+        *error = "no comment text field";
         return NGX_DECLINED;
     }
 
@@ -578,12 +596,14 @@ ngx_http_comment_moderation_palloc(void *pool, size_t size)
 
 /*
  * The first request header "lowcase_name" the client sent, or NULL.  With
- * "value", every copy of it gets that value.
+ * "value", that copy gets the value, and every further copy is renamed
+ * X-Forged-<name> so the upstream sees one header of the name, ours.
  */
 ngx_table_elt_t *
 ngx_http_comment_moderation_header_in(ngx_http_request_t *r,
     const char *lowcase_name, ngx_str_t *value)
 {
+    u_char           *p;
     size_t            len;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -616,10 +636,28 @@ ngx_http_comment_moderation_header_in(ngx_http_request_t *r,
             return &h[i];
         }
 
-        h[i].value = *value;
-
         if (first == NULL) {
             first = &h[i];
+            first->value = *value;
+            continue;
         }
+
+        p = ngx_pnalloc(r->pool, sizeof("x-forged-") - 1 + len);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        h[i].key.data = p;
+        h[i].key.len = sizeof("x-forged-") - 1 + len;
+        ngx_memcpy(ngx_cpymem(p, "X-Forged-", sizeof("X-Forged-") - 1),
+                   first->key.data, len);
+
+        h[i].lowcase_key = ngx_pnalloc(r->pool, h[i].key.len);
+        if (h[i].lowcase_key == NULL) {
+            return NULL;
+        }
+
+        ngx_strlow(h[i].lowcase_key, h[i].key.data, h[i].key.len);
+        h[i].hash = ngx_hash_key(h[i].lowcase_key, h[i].key.len);
     }
 }
