@@ -42,6 +42,25 @@ typedef enum {
 
 
 /* One comment, by role; a role the comment lacks has value NULL. */
+/* The distinct sliding windows the rules' limits need, each counted by Redis. */
+#define CM_ENGINE_MAX_WINDOWS  16
+
+typedef struct {
+    cm_ident_e       ident;
+    unsigned         ms;
+} cm_window_t;
+
+
+/* What Redis knew about the comment's identities when it was judged. */
+typedef struct {
+    unsigned         known;     /* 0: Redis did not answer; rules that ask
+                                   follow their "when-unknown" */
+    long             count[CM_IDENT_N][CM_COUNT_N];
+    unsigned         window[CM_ENGINE_MAX_WINDOWS];  /* comments in each of
+                                   cm_engine_windows(), this one included */
+} cm_facts_t;
+
+
 typedef struct {
     const char      *value[CM_FIELD_N];
     size_t           len[CM_FIELD_N];
@@ -80,8 +99,11 @@ typedef struct {
 
     int                   score;             /* sum of contributions */
     cm_decision_e         decision;
-    const char           *reason;            /* static text: "score 12 >= 10",
-                                                "rule judol-site: reject" */
+    const char           *reason;            /* "score 12 >= reject 10",
+                                                "rule judol-site: reject":
+                                                static, or in reason_buf */
+    char                  reason_buf[128];   /* so do not copy a result
+                                                after deciding */
 } cm_result_t;
 
 
@@ -104,6 +126,9 @@ void cm_engine_free(cm_engine_t *engine);
 
 const cm_rules_t *cm_engine_rules(const cm_engine_t *engine);
 
+/* Bytes the compiled engine holds (automata, regexes), the rules aside. */
+size_t cm_engine_memory(const cm_engine_t *engine);
+
 /*
  * Normalizes the input's fields and matches every rule.  On
  * CM_ENGINE_INVALID_UTF8, *bad_field names the field.  Thread-compatible:
@@ -119,7 +144,8 @@ const char *cm_decision_name(cm_decision_e d);   /* "accept", "queue", "reject" 
 
 /*
  * Comma-separated names of the non-shadow rules that fired, at most
- * "len" bytes; returns the length written (no NUL).
+ * "len" bytes; returns the length written (no NUL).  With buf NULL, returns
+ * the length the whole list needs.
  */
 size_t cm_result_rule_names(const cm_result_t *res, char *buf, size_t len);
 

@@ -46,6 +46,32 @@ typedef enum {
 #define CM_FIELD_BIT(f)  (1u << (f))
 
 
+/*
+ * Whose history Redis keeps: the author (logged-in user id, else email,
+ * else address), the client address, its network (/24, /64), and, for
+ * limits only, the comment's normalized text across the site (bot swarms).
+ */
+typedef enum {
+    CM_IDENT_AUTHOR = 0,        /* rule-file name: author */
+    CM_IDENT_IP,                /* ip */
+    CM_IDENT_NETWORK,           /* network */
+    CM_IDENT_TEXT,              /* text (limits only) */
+    CM_IDENT_N
+} cm_ident_e;
+
+
+/* An identity's counters, as "when" conditions name them. */
+typedef enum {
+    CM_COUNT_SEEN = 0,          /* seen: comments before this one */
+    CM_COUNT_ACCEPTED,          /* accepted: published without a moderator */
+    CM_COUNT_QUEUED,            /* queued: held for a moderator */
+    CM_COUNT_APPROVED,          /* approved: by a moderator */
+    CM_COUNT_REJECTED,          /* rejected: by rules or a moderator */
+    CM_COUNT_REJECTED_24H,      /* rejected-24h (author and network only) */
+    CM_COUNT_N
+} cm_count_e;
+
+
 typedef enum {
     CM_RULE_WORDS = 0,          /* list of words/phrases, whole words */
     CM_RULE_REGEX               /* one pcre2 pattern */

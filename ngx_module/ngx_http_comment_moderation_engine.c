@@ -1,0 +1,1141 @@
+/*
+ * The rule engine: compiling a rule set, matching a comment, deciding.
+ *
+ * Every word of every word rule is normalized like a comment, and its
+ * compact views become keys of one automaton, so one pass over a field's
+ * compact view finds every word of every rule.  Regexes run only on views
+ * where one of their literals (found by a second automaton) occurs.
+ *
+ * Matches are gathered per request as raw spans, then sorted, so that the
+ * same raw text found in two views, or by two words, counts once.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ngx_http_comment_moderation_automaton.h"
+#include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_regex.h"
+
+
+/* spans a rule may collect per field and view: enough to count and show */
+#define CM_ENGINE_MAX_SPANS  64
+
+#define CM_RULE_VIEW_TEXT    (CM_RULE_VIEW_FOLDED | CM_RULE_VIEW_DELEET)
+
+/* the compiling helpers return 0, -1 with the error in err, or this */
+#define CM_ENGINE_NOMEM      -2
+
+/* fields that come from the body, checked for UTF-8 even if no rule reads
+   them; request metadata only when a rule does */
+#define CM_BODY_FIELDS       (CM_FIELD_BIT(CM_FIELD_TEXT)                     \
+                              | CM_FIELD_BIT(CM_FIELD_NAME)                   \
+                              | CM_FIELD_BIT(CM_FIELD_EMAIL)                  \
+                              | CM_FIELD_BIT(CM_FIELD_URL)                    \
+                              | CM_FIELD_BIT(CM_FIELD_ARTICLE))
+
+
+/* a key of the word automaton */
+typedef struct {
+    uint32_t            rule;
+    uint8_t             views;      /* CM_RULE_VIEW_FOLDED and/or _DELEET */
+    uint8_t             prefix;     /* "word*": no word end needed */
+    uint8_t             suffix;     /* "*word": no word start needed */
+} cm_word_key_t;
+
+
+/* a key of the literal automaton: a literal of one regex */
+typedef struct {
+    uint32_t            regex;
+    unsigned            views;      /* CM_RULE_VIEW_*s it prefilters */
+} cm_literal_key_t;
+
+
+typedef struct {
+    cm_regex_t         *re;
+    uint32_t            rule;
+    unsigned            filtered;   /* CM_RULE_VIEW_*s with literals */
+} cm_engine_regex_t;
+
+
+struct cm_engine_s {
+    const cm_rules_t   *rules;
+
+    cm_automaton_t     *words;
+    cm_word_key_t      *word_keys;
+    size_t              nword_keys;
+
+    cm_automaton_t     *literals;
+    cm_literal_key_t   *literal_keys;
+    size_t              nliteral_keys;
+
+    cm_engine_regex_t  *regexes;
+    size_t              nregexes;
+
+    uint32_t            word_fields;            /* CM_FIELD_BIT()s */
+    unsigned            regex_views[CM_FIELD_N];
+    uint32_t            fields;                 /* normalized */
+};
+
+
+/* one match, as a raw span */
+typedef struct {
+    uint32_t            rule;
+    uint32_t            field;
+    uint32_t            start;
+    uint32_t            end;
+} cm_match_t;
+
+
+/* one request's matching */
+typedef struct {
+    const cm_engine_t  *engine;
+    const cm_alloc_t   *alloc;
+    cm_result_t        *res;
+
+    cm_match_t         *matches;
+    size_t              nmatches;
+    size_t              amatches;
+
+    uint8_t            *counts;     /* per rule: spans in this field+view */
+    uint8_t            *limited;    /* per rule: a regex limit was hit */
+    uint32_t           *seen;       /* per regex: pass a literal was seen */
+    uint32_t            pass;
+
+    /* the view being searched */
+    const cm_view_t    *view;
+    cm_field_e          field;
+    unsigned            view_bit;   /* CM_RULE_VIEW_* */
+    int                 failed;     /* out of memory */
+} cm_scan_t;
+
+
+/* the views a rule's CM_RULE_VIEW_* bit stands for */
+static const struct {
+    unsigned            bit;
+    cm_view_e           view;       /* for regexes */
+    cm_view_e           compact;    /* for words */
+} cm_engine_views[] = {
+    { CM_RULE_VIEW_RAW,    CM_VIEW_RAW,    CM_VIEW_N },
+    { CM_RULE_VIEW_FOLDED, CM_VIEW_FOLDED, CM_VIEW_COMPACT },
+    { CM_RULE_VIEW_DELEET, CM_VIEW_DELEET, CM_VIEW_COMPACT_DELEET },
+};
+
+#define CM_ENGINE_NVIEWS  (sizeof(cm_engine_views) / sizeof(cm_engine_views[0]))
+
+
+static int cm_engine_compile_words(cm_engine_t *engine,
+    cm_automaton_builder_t *b, char *err, size_t err_len);
+static int cm_engine_add_words(cm_engine_t *engine, uint32_t r,
+    cm_automaton_builder_t *b, size_t *akeys, char *err, size_t err_len);
+static int cm_engine_add_key(cm_engine_t *engine, cm_automaton_builder_t *b,
+    size_t *akeys, const cm_view_t *key, cm_word_key_t *wk);
+static int cm_engine_compile_regexes(cm_engine_t *engine,
+    cm_automaton_builder_t *b, char *err, size_t err_len);
+static int cm_engine_add_literals(cm_engine_t *engine, uint32_t i,
+    unsigned views, unsigned flags, cm_automaton_builder_t *b,
+    size_t *akeys);
+static void *cm_engine_grow(void *p, size_t *n, size_t need, size_t size);
+static cm_engine_rc_e cm_engine_normalize(const cm_engine_t *engine,
+    const cm_input_t *in, const cm_alloc_t *a, cm_result_t *res,
+    cm_field_e *bad_field);
+static void cm_engine_scan_words(cm_scan_t *sc, cm_field_e f);
+static int cm_engine_word_found(void *data, uint32_t id, size_t start,
+    size_t end);
+static void cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f);
+static int cm_engine_literal_found(void *data, uint32_t id, size_t start,
+    size_t end);
+static void cm_engine_run_regex(cm_scan_t *sc, uint32_t rule,
+    const cm_regex_t *re);
+static void cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start,
+    size_t end);
+static cm_engine_rc_e cm_engine_collect(cm_scan_t *sc);
+static int cm_engine_fires(const cm_scan_t *sc, uint32_t r, size_t count);
+static size_t cm_engine_rule_end(const cm_match_t *m, size_t n, size_t i);
+static int cm_match_cmp(const void *a, const void *b);
+static int cm_span_cmp(const void *a, const void *b);
+
+
+cm_engine_t *
+cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
+{
+    int                      rc;
+    size_t                   i;
+    cm_engine_t             *engine;
+    cm_automaton_builder_t  *words, *literals;
+
+    engine = calloc(1, sizeof(cm_engine_t));
+    words = cm_automaton_builder_create(0);
+    literals = cm_automaton_builder_create(CM_AUTOMATON_CASELESS);
+
+    rc = (engine && words && literals) ? 0 : CM_ENGINE_NOMEM;
+
+    if (rc == 0) {
+        engine->rules = rules;
+        rc = cm_engine_compile_words(engine, words, err, err_len);
+    }
+
+    if (rc == 0) {
+        rc = cm_engine_compile_regexes(engine, literals, err, err_len);
+    }
+
+    if (rc == 0) {
+        engine->words = cm_automaton_build(words);
+        engine->literals = cm_automaton_build(literals);
+        rc = (engine->words && engine->literals) ? 0 : CM_ENGINE_NOMEM;
+    }
+
+    cm_automaton_builder_free(words);
+    cm_automaton_builder_free(literals);
+
+    if (rc != 0) {
+        if (rc == CM_ENGINE_NOMEM) {
+            snprintf(err, err_len, "out of memory");
+        }
+
+        cm_engine_free(engine);
+        return NULL;
+    }
+
+    engine->fields = CM_FIELD_BIT(CM_FIELD_TEXT) | engine->word_fields;
+
+    for (i = 0; i < CM_FIELD_N; i++) {
+        if (engine->regex_views[i]) {
+            engine->fields |= CM_FIELD_BIT(i);
+        }
+    }
+
+    return engine;
+}
+
+
+void
+cm_engine_free(cm_engine_t *engine)
+{
+    size_t  i;
+
+    if (engine == NULL) {
+        return;
+    }
+
+    for (i = 0; i < engine->nregexes; i++) {
+        cm_regex_free(engine->regexes[i].re);
+    }
+
+    cm_automaton_free(engine->words);
+    cm_automaton_free(engine->literals);
+    free(engine->word_keys);
+    free(engine->literal_keys);
+    free(engine->regexes);
+    free(engine);
+}
+
+
+const cm_rules_t *
+cm_engine_rules(const cm_engine_t *engine)
+{
+    return engine->rules;
+}
+
+
+size_t
+cm_engine_memory(const cm_engine_t *engine)
+{
+    size_t  i, size;
+
+    size = sizeof(cm_engine_t)
+           + cm_automaton_memory(engine->words)
+           + cm_automaton_memory(engine->literals)
+           + engine->nword_keys * sizeof(cm_word_key_t)
+           + engine->nliteral_keys * sizeof(cm_literal_key_t)
+           + engine->nregexes * sizeof(cm_engine_regex_t);
+
+    for (i = 0; i < engine->nregexes; i++) {
+        size += cm_regex_memory(engine->regexes[i].re);
+    }
+
+    return size;
+}
+
+
+/* The words of every word rule, for one automaton. */
+static int
+cm_engine_compile_words(cm_engine_t *engine, cm_automaton_builder_t *b,
+    char *err, size_t err_len)
+{
+    int                   rc;
+    size_t                r, akeys;
+    const cm_rule_def_t  *rule;
+
+    akeys = 0;
+
+    for (r = 0; r < engine->rules->nrules; r++) {
+        rule = &engine->rules->rules[r];
+
+        if (rule->kind != CM_RULE_WORDS) {
+            continue;
+        }
+
+        if ((rule->views & CM_RULE_VIEW_TEXT) == 0) {
+            snprintf(err, err_len, "%s:%u: rule %s: word lists match the "
+                     "folded or deleet view", rule->file, rule->line,
+                     rule->name);
+            return -1;
+        }
+
+        engine->word_fields |= rule->fields;
+
+        rc = cm_engine_add_words(engine, (uint32_t) r, b, &akeys, err,
+                                 err_len);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A word is normalized like a comment: its compact view is its key in the
+ * compact view of a text, its compact deleet view in the compact deleet
+ * view (one key for both when they are the same).
+ */
+static int
+cm_engine_add_words(cm_engine_t *engine, uint32_t r,
+    cm_automaton_builder_t *b, size_t *akeys, char *err, size_t err_len)
+{
+    int                   rc;
+    size_t                i;
+    cm_text_t             t;
+    cm_alloc_t            a;
+    cm_arena_t           *arena;
+    cm_norm_rc_e          nrc;
+    cm_word_key_t         wk;
+    const char           *file;
+    const cm_word_t      *w;
+    const cm_view_t      *c, *d;
+    const cm_rule_def_t  *rule;
+
+    rule = &engine->rules->rules[r];
+
+    arena = cm_arena_create();
+    if (arena == NULL) {
+        return CM_ENGINE_NOMEM;
+    }
+
+    a = cm_arena_allocator(arena);
+    rc = 0;
+
+    for (i = 0; i < rule->nwords && rc == 0; i++) {
+        w = &rule->words[i];
+        file = w->file ? w->file : rule->file;     /* a words-file, or not */
+
+        nrc = cm_normalize(w->text, w->len, &a, &t, NULL);
+
+        if (nrc == CM_NORM_NO_MEMORY) {
+            rc = CM_ENGINE_NOMEM;
+            break;
+        }
+
+        if (nrc == CM_NORM_INVALID_UTF8) {
+            snprintf(err, err_len, "%s:%u: word \"%.*s\" is not valid UTF-8",
+                     file, w->line, (int) w->len, w->text);
+            rc = -1;
+            break;
+        }
+
+        c = &t.view[CM_VIEW_COMPACT];
+        d = &t.view[CM_VIEW_COMPACT_DELEET];
+
+        if (c->len == 0) {
+            snprintf(err, err_len, "%s:%u: word \"%.*s\" has no letters or "
+                     "digits", file, w->line, (int) w->len, w->text);
+            rc = -1;
+            break;
+        }
+
+        wk.rule = r;
+        wk.prefix = w->prefix;
+        wk.suffix = w->suffix;
+
+        if ((rule->views & CM_RULE_VIEW_TEXT) == CM_RULE_VIEW_TEXT
+            && c->len == d->len && memcmp(c->text, d->text, c->len) == 0)
+        {
+            wk.views = CM_RULE_VIEW_TEXT;
+            rc = cm_engine_add_key(engine, b, akeys, c, &wk);
+
+        } else {
+            wk.views = CM_RULE_VIEW_FOLDED;
+            if (rule->views & CM_RULE_VIEW_FOLDED) {
+                rc = cm_engine_add_key(engine, b, akeys, c, &wk);
+            }
+
+            wk.views = CM_RULE_VIEW_DELEET;
+            if (rc == 0 && (rule->views & CM_RULE_VIEW_DELEET)) {
+                rc = cm_engine_add_key(engine, b, akeys, d, &wk);
+            }
+        }
+    }
+
+    cm_arena_destroy(arena);
+
+    return rc;
+}
+
+
+static int
+cm_engine_add_key(cm_engine_t *engine, cm_automaton_builder_t *b,
+    size_t *akeys, const cm_view_t *key, cm_word_key_t *wk)
+{
+    cm_word_key_t  *keys;
+
+    if (key->len == 0) {
+        return 0;
+    }
+
+    keys = cm_engine_grow(engine->word_keys, akeys, engine->nword_keys + 1,
+                          sizeof(cm_word_key_t));
+    if (keys == NULL) {
+        return CM_ENGINE_NOMEM;
+    }
+
+    engine->word_keys = keys;
+
+    if (cm_automaton_add(b, key->text, key->len,
+                         (uint32_t) engine->nword_keys)
+        != 0)
+    {
+        return CM_ENGINE_NOMEM;
+    }
+
+    keys[engine->nword_keys++] = *wk;
+
+    return 0;
+}
+
+
+/* Every regex, and the literals that prefilter them for one automaton. */
+static int
+cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
+    char *err, size_t err_len)
+{
+    size_t                r, n, akeys, off;
+    unsigned              text;
+    cm_regex_t           *re;
+    cm_engine_regex_t    *er;
+    const cm_rule_def_t  *rule;
+    char                  msg[256];
+
+    n = 0;
+    for (r = 0; r < engine->rules->nrules; r++) {
+        n += (engine->rules->rules[r].kind == CM_RULE_REGEX);
+    }
+
+    engine->regexes = calloc(n ? n : 1, sizeof(cm_engine_regex_t));
+    if (engine->regexes == NULL) {
+        return CM_ENGINE_NOMEM;
+    }
+
+    akeys = 0;
+
+    for (r = 0; r < engine->rules->nrules; r++) {
+        rule = &engine->rules->rules[r];
+
+        if (rule->kind != CM_RULE_REGEX) {
+            continue;
+        }
+
+        re = cm_regex_compile(rule->regex, strlen(rule->regex), msg,
+                              sizeof(msg), &off);
+        if (re == NULL) {
+            snprintf(err, err_len, "%s:%u: rule %s: regex error at offset "
+                     "%zu: %s", rule->file, rule->regex_line, rule->name, off,
+                     msg);
+            return -1;
+        }
+
+        er = &engine->regexes[engine->nregexes++];
+        er->re = re;
+        er->rule = (uint32_t) r;
+
+        text = rule->views & CM_RULE_VIEW_TEXT;
+
+        if ((text && cm_engine_add_literals(engine, engine->nregexes - 1,
+                                            text, 0, b, &akeys) != 0)
+            || ((rule->views & CM_RULE_VIEW_RAW)
+                && cm_engine_add_literals(engine, engine->nregexes - 1,
+                                          CM_RULE_VIEW_RAW,
+                                          CM_REGEX_LITERALS_NO_LETTERS, b,
+                                          &akeys) != 0))
+        {
+            return CM_ENGINE_NOMEM;
+        }
+
+        for (n = 0; n < CM_FIELD_N; n++) {
+            if (rule->fields & CM_FIELD_BIT(n)) {
+                engine->regex_views[n] |= rule->views;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+cm_engine_add_literals(cm_engine_t *engine, uint32_t i, unsigned views,
+    unsigned flags, cm_automaton_builder_t *b, size_t *akeys)
+{
+    int                  rc;
+    char                *buf;
+    size_t               k, n, len;
+    cm_literal_key_t    *keys;
+    cm_engine_regex_t   *er;
+    cm_regex_literal_t   lits[CM_REGEX_LITERALS_MAX];
+
+    er = &engine->regexes[i];
+    len = strlen(engine->rules->rules[er->rule].regex);
+
+    buf = malloc(len + 1);
+    if (buf == NULL) {
+        return -1;
+    }
+
+    n = cm_regex_literals(engine->rules->rules[er->rule].regex, len, flags,
+                          buf, lits);
+    rc = 0;
+
+    for (k = 0; k < n; k++) {
+        keys = cm_engine_grow(engine->literal_keys, akeys,
+                              engine->nliteral_keys + 1,
+                              sizeof(cm_literal_key_t));
+        if (keys == NULL
+            || cm_automaton_add(b, lits[k].data, lits[k].len,
+                                (uint32_t) engine->nliteral_keys) != 0)
+        {
+            rc = -1;
+            break;
+        }
+
+        engine->literal_keys = keys;
+        keys[engine->nliteral_keys].regex = i;
+        keys[engine->nliteral_keys].views = views;
+        engine->nliteral_keys++;
+    }
+
+    if (n > 0) {
+        er->filtered |= views;
+    }
+
+    free(buf);
+
+    return rc;
+}
+
+
+/* realloc to hold "need" elements, doubling; NULL when out of memory */
+static void *
+cm_engine_grow(void *p, size_t *n, size_t need, size_t size)
+{
+    size_t  cap;
+
+    if (need <= *n) {
+        return p;
+    }
+
+    cap = *n ? *n * 2 : 64;
+
+    p = realloc(p, cap * size);
+    if (p != NULL) {
+        *n = cap;
+    }
+
+    return p;
+}
+
+
+cm_engine_rc_e
+cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
+    const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field)
+{
+    size_t          f;
+    cm_scan_t       sc;
+    cm_engine_rc_e  rc;
+
+    memset(res, 0, sizeof(cm_result_t));
+    res->decision = CM_DECISION_ACCEPT;
+    res->reason = "";
+
+    rc = cm_engine_normalize(engine, in, a, res, bad_field);
+    if (rc != CM_ENGINE_OK) {
+        return rc;
+    }
+
+    memset(&sc, 0, sizeof(cm_scan_t));
+    sc.engine = engine;
+    sc.alloc = a;
+    sc.res = res;
+
+    sc.counts = cm_alloc(a, engine->rules->nrules + 1);
+    sc.limited = cm_calloc(a, engine->rules->nrules + 1);
+    sc.seen = cm_calloc(a, (engine->nregexes + 1) * sizeof(uint32_t));
+
+    if (sc.counts == NULL || sc.limited == NULL || sc.seen == NULL) {
+        return CM_ENGINE_NO_MEMORY;
+    }
+
+    for (f = 0; f < CM_FIELD_N; f++) {
+        if (!(res->present & CM_FIELD_BIT(f))) {
+            continue;
+        }
+
+        if (engine->word_fields & CM_FIELD_BIT(f)) {
+            cm_engine_scan_words(&sc, f);
+        }
+
+        if (engine->regex_views[f]) {
+            cm_engine_scan_regexes(&sc, f);
+        }
+    }
+
+    if (sc.failed) {
+        return CM_ENGINE_NO_MEMORY;
+    }
+
+    return cm_engine_collect(&sc);
+}
+
+
+/*
+ * Normalizes the fields some rule reads (the text always); other body
+ * fields are only checked for valid UTF-8.
+ */
+static cm_engine_rc_e
+cm_engine_normalize(const cm_engine_t *engine, const cm_input_t *in,
+    const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field)
+{
+    size_t        f;
+    cm_norm_rc_e  rc;
+
+    for (f = 0; f < CM_FIELD_N; f++) {
+        if (in->value[f] == NULL) {
+            continue;
+        }
+
+        if (engine->fields & CM_FIELD_BIT(f)) {
+            rc = cm_normalize(in->value[f], in->len[f], a, &res->text[f],
+                              NULL);
+
+            if (rc == CM_NORM_NO_MEMORY) {
+                return CM_ENGINE_NO_MEMORY;
+            }
+
+            if (rc == CM_NORM_OK) {
+                res->present |= CM_FIELD_BIT(f);
+                continue;
+            }
+
+        } else if (!(CM_BODY_FIELDS & CM_FIELD_BIT(f))
+                   || cm_utf8_valid(in->value[f], in->len[f], NULL))
+        {
+            continue;
+        }
+
+        if (bad_field != NULL) {
+            *bad_field = f;
+        }
+
+        return CM_ENGINE_INVALID_UTF8;
+    }
+
+    return CM_ENGINE_OK;
+}
+
+
+/* The word automaton over the field's compact views. */
+static void
+cm_engine_scan_words(cm_scan_t *sc, cm_field_e f)
+{
+    size_t  i;
+
+    sc->field = f;
+
+    /* cm_engine_views[0], the raw view, has no compact form */
+    for (i = 1; i < CM_ENGINE_NVIEWS; i++) {
+        sc->view = &sc->res->text[f].view[cm_engine_views[i].compact];
+        sc->view_bit = cm_engine_views[i].bit;
+
+        if (sc->view->len == 0) {
+            continue;
+        }
+
+        memset(sc->counts, 0, sc->engine->rules->nrules);
+        (void) cm_automaton_search(sc->engine->words, sc->view->text,
+                                   sc->view->len, cm_engine_word_found, sc);
+    }
+}
+
+
+static int
+cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
+{
+    cm_scan_t            *sc = data;
+    const uint8_t        *flags;
+    const cm_word_key_t  *wk;
+    const cm_rule_def_t  *rule;
+
+    wk = &sc->engine->word_keys[id];
+    rule = &sc->engine->rules->rules[wk->rule];
+    flags = sc->view->flags;
+
+    /* a key only carries the views its rule reads */
+    if (!(wk->views & sc->view_bit)
+        || !(rule->fields & CM_FIELD_BIT(sc->field))
+        || sc->counts[wk->rule] >= CM_ENGINE_MAX_SPANS)
+    {
+        return 0;
+    }
+
+    /* whole words at the ends of the key; inside it, any boundaries */
+    if ((!wk->suffix && !(flags[start] & CM_WORD_START))
+        || (!wk->prefix && !(flags[end - 1] & CM_WORD_END)))
+    {
+        return 0;
+    }
+
+    sc->counts[wk->rule]++;
+    cm_engine_add_match(sc, wk->rule, start, end);
+
+    return sc->failed;
+}
+
+
+/*
+ * For each view some regex reads in this field: the literal automaton
+ * first, then the regexes whose literal was seen, or that have none.
+ */
+static void
+cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f)
+{
+    size_t                    i, v;
+    const cm_rule_def_t      *rule;
+    const cm_engine_t        *engine;
+    const cm_engine_regex_t  *er;
+
+    engine = sc->engine;
+    sc->field = f;
+
+    for (v = 0; v < CM_ENGINE_NVIEWS; v++) {
+        if (!(engine->regex_views[f] & cm_engine_views[v].bit)) {
+            continue;
+        }
+
+        sc->view = &sc->res->text[f].view[cm_engine_views[v].view];
+        sc->view_bit = cm_engine_views[v].bit;
+        sc->pass++;
+
+        (void) cm_automaton_search(engine->literals, sc->view->text,
+                                   sc->view->len, cm_engine_literal_found, sc);
+
+        for (i = 0; i < engine->nregexes && !sc->failed; i++) {
+            er = &engine->regexes[i];
+            rule = &engine->rules->rules[er->rule];
+
+            if (!(rule->fields & CM_FIELD_BIT(f))
+                || !(rule->views & sc->view_bit)
+                || sc->limited[er->rule]
+                || ((er->filtered & sc->view_bit) && sc->seen[i] != sc->pass))
+            {
+                continue;
+            }
+
+            cm_engine_run_regex(sc, er->rule, er->re);
+        }
+    }
+}
+
+
+static int
+cm_engine_literal_found(void *data, uint32_t id, size_t start, size_t end)
+{
+    cm_scan_t               *sc = data;
+    const cm_literal_key_t  *lk;
+
+    (void) start;
+    (void) end;
+
+    lk = &sc->engine->literal_keys[id];
+
+    if (lk->views & sc->view_bit) {
+        sc->seen[lk->regex] = sc->pass;
+    }
+
+    return 0;
+}
+
+
+/* Every match of one regex in the current view, up to the span cap. */
+static void
+cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re)
+{
+    size_t          n, off, start, end;
+    cm_regex_rc_e   rc;
+    cm_result_t    *res;
+
+    res = sc->res;
+    off = 0;
+
+    for (n = 0; n < CM_ENGINE_MAX_SPANS; n++) {
+        rc = cm_regex_exec(re, sc->view->text, sc->view->len, off, &start,
+                           &end);
+
+        if (rc == CM_REGEX_NOMATCH) {
+            return;
+        }
+
+        if (rc != CM_REGEX_MATCH) {
+            /* a limit, or pcre2 failing: the rule cannot be trusted */
+            sc->limited[rule] = 1;
+            res->limit_errors++;
+            if (res->limit_rule == NULL) {
+                res->limit_rule = &sc->engine->rules->rules[rule];
+            }
+            return;
+        }
+
+        cm_engine_add_match(sc, rule, start, end);
+
+        if (sc->failed) {
+            return;
+        }
+
+        off = end;
+
+        if (start == end) {
+            /* an empty match: go on after the next character */
+            if (off == sc->view->len) {
+                return;
+            }
+
+            do {
+                off++;
+            } while (off < sc->view->len
+                     && (sc->view->text[off] & 0xc0) == 0x80);
+        }
+    }
+}
+
+
+/* Records a match of the current view as its raw span. */
+static void
+cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start, size_t end)
+{
+    size_t       rs, re, cap;
+    cm_match_t  *m;
+
+    if (sc->nmatches == sc->amatches) {
+        cap = sc->amatches ? sc->amatches * 2 : 32;
+
+        m = cm_alloc(sc->alloc, cap * sizeof(cm_match_t));
+        if (m == NULL) {
+            sc->failed = 1;
+            return;
+        }
+
+        if (sc->nmatches) {
+            memcpy(m, sc->matches, sc->nmatches * sizeof(cm_match_t));
+        }
+
+        sc->matches = m;
+        sc->amatches = cap;
+    }
+
+    if (start == end) {
+        rs = (start < sc->view->len)
+             ? sc->view->src_start[start]
+             : (start ? sc->view->src_end[start - 1] : 0);
+        re = rs;
+
+    } else {
+        cm_view_span_to_raw(sc->view, start, end, &rs, &re);
+    }
+
+    m = &sc->matches[sc->nmatches++];
+    m->rule = rule;
+    m->field = sc->field;
+    m->start = (uint32_t) rs;
+    m->end = (uint32_t) re;
+}
+
+
+/*
+ * The matches sorted by rule and span, duplicates dropped: a rule with
+ * enough of them fires (unless a limit made it unreliable), and its spans
+ * go into the result.
+ */
+static cm_engine_rc_e
+cm_engine_collect(cm_scan_t *sc)
+{
+    size_t                i, j, n, nhits, nspans;
+    cm_hit_t             *hit;
+    cm_span_t            *span;
+    cm_match_t           *m;
+    cm_result_t          *res;
+    const cm_rule_def_t  *rule;
+
+    res = sc->res;
+    m = sc->matches;
+
+    if (sc->nmatches == 0) {
+        return CM_ENGINE_OK;
+    }
+
+    qsort(m, sc->nmatches, sizeof(cm_match_t), cm_match_cmp);
+
+    n = 0;
+    for (i = 0; i < sc->nmatches; i++) {
+        if (n == 0 || cm_match_cmp(&m[n - 1], &m[i]) != 0) {
+            m[n++] = m[i];
+        }
+    }
+
+    nhits = 0;
+    nspans = 0;
+
+    for (i = 0; i < n; i = j) {
+        j = cm_engine_rule_end(m, n, i);
+
+        if (cm_engine_fires(sc, m[i].rule, j - i)) {
+            nhits++;
+            nspans += j - i;
+        }
+    }
+
+    if (nhits == 0) {
+        return CM_ENGINE_OK;
+    }
+
+    res->hits = cm_alloc(sc->alloc, nhits * sizeof(cm_hit_t));
+    res->spans = cm_alloc(sc->alloc, nspans * sizeof(cm_span_t));
+
+    if (res->hits == NULL || res->spans == NULL) {
+        return CM_ENGINE_NO_MEMORY;
+    }
+
+    hit = res->hits;
+    span = res->spans;
+
+    for (i = 0; i < n; i = j) {
+        j = cm_engine_rule_end(m, n, i);
+
+        if (!cm_engine_fires(sc, m[i].rule, j - i)) {
+            continue;
+        }
+
+        rule = &sc->engine->rules->rules[m[i].rule];
+        hit->rule = rule;
+        hit->count = (unsigned) (j - i);
+        hit->contribution = (rule->action == CM_ACTION_SCORE && !rule->shadow)
+                            ? rule->score : 0;
+        hit++;
+
+        for ( ; i < j; i++) {
+            span->rule = rule;
+            span->field = m[i].field;
+            span->start = m[i].start;
+            span->end = m[i].end;
+            span++;
+        }
+    }
+
+    res->nhits = nhits;
+    res->nspans = nspans;
+
+    qsort(res->spans, nspans, sizeof(cm_span_t), cm_span_cmp);
+
+    return CM_ENGINE_OK;
+}
+
+
+/* A rule fires with enough matches, unless a limit made it unreliable. */
+static int
+cm_engine_fires(const cm_scan_t *sc, uint32_t r, size_t count)
+{
+    unsigned  min;
+
+    min = sc->engine->rules->rules[r].min_count;
+
+    return !sc->limited[r] && count >= (min ? min : 1);
+}
+
+
+/* the end of the matches of m[i]'s rule */
+static size_t
+cm_engine_rule_end(const cm_match_t *m, size_t n, size_t i)
+{
+    size_t  j;
+
+    for (j = i; j < n && m[j].rule == m[i].rule; j++) {
+        /* void */
+    }
+
+    return j;
+}
+
+
+static int
+cm_match_cmp(const void *a, const void *b)
+{
+    const cm_match_t  *x = a, *y = b;
+
+    if (x->rule != y->rule) {
+        return x->rule < y->rule ? -1 : 1;
+    }
+
+    if (x->field != y->field) {
+        return x->field < y->field ? -1 : 1;
+    }
+
+    if (x->start != y->start) {
+        return x->start < y->start ? -1 : 1;
+    }
+
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+
+/* by field, then position, then rule (the rules sit in one array) */
+static int
+cm_span_cmp(const void *a, const void *b)
+{
+    const cm_span_t  *x = a, *y = b;
+
+    if (x->field != y->field) {
+        return x->field < y->field ? -1 : 1;
+    }
+
+    if (x->start != y->start) {
+        return x->start < y->start ? -1 : 1;
+    }
+
+    if (x->end != y->end) {
+        return x->end < y->end ? -1 : 1;
+    }
+
+    return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+
+void
+cm_engine_decide(const cm_engine_t *engine, cm_result_t *res)
+{
+    size_t                i;
+    const cm_rule_def_t  *hard, *rule;
+    static const char    *names[] = { "score", "accept", "queue", "reject" };
+
+    hard = NULL;
+    res->score = 0;
+
+    for (i = 0; i < res->nhits; i++) {
+        rule = res->hits[i].rule;
+        res->score += res->hits[i].contribution;
+
+        /* reject > queue > accept, the first of a kind wins */
+        if (!rule->shadow && rule->action != CM_ACTION_SCORE
+            && (hard == NULL || rule->action > hard->action))
+        {
+            hard = rule;
+        }
+    }
+
+    if (hard != NULL) {
+        res->decision = (hard->action == CM_ACTION_REJECT) ? CM_DECISION_REJECT
+                        : (hard->action == CM_ACTION_QUEUE) ? CM_DECISION_QUEUE
+                        : CM_DECISION_ACCEPT;
+        snprintf(res->reason_buf, sizeof(res->reason_buf), "rule %s: %s",
+                 hard->name, names[hard->action]);
+
+    } else if (res->score >= engine->rules->reject_at) {
+        res->decision = CM_DECISION_REJECT;
+        snprintf(res->reason_buf, sizeof(res->reason_buf),
+                 "score %d >= reject %d", res->score, engine->rules->reject_at);
+
+    } else if (res->score >= engine->rules->queue_at) {
+        res->decision = CM_DECISION_QUEUE;
+        snprintf(res->reason_buf, sizeof(res->reason_buf),
+                 "score %d >= queue %d", res->score, engine->rules->queue_at);
+
+    } else {
+        res->decision = CM_DECISION_ACCEPT;
+        snprintf(res->reason_buf, sizeof(res->reason_buf),
+                 "score %d < queue %d", res->score, engine->rules->queue_at);
+    }
+
+    /* a rule that could not run might have rejected: not an accept */
+    if (res->decision == CM_DECISION_ACCEPT && res->limit_rule != NULL
+        && engine->rules->regex_error == CM_REGEX_ERROR_QUEUE)
+    {
+        res->decision = CM_DECISION_QUEUE;
+        snprintf(res->reason_buf, sizeof(res->reason_buf),
+                 "regex limit in rule %s: queue", res->limit_rule->name);
+    }
+
+    res->reason = res->reason_buf;
+}
+
+
+const char *
+cm_decision_name(cm_decision_e d)
+{
+    switch (d) {
+
+    case CM_DECISION_QUEUE:
+        return "queue";
+
+    case CM_DECISION_REJECT:
+        return "reject";
+
+    default:
+        return "accept";
+    }
+}
+
+
+size_t
+cm_result_rule_names(const cm_result_t *res, char *buf, size_t len)
+{
+    size_t                i, n, at, need;
+    const cm_rule_def_t  *rule;
+
+    at = 0;
+    need = 0;
+
+    for (i = 0; i < res->nhits; i++) {
+        rule = res->hits[i].rule;
+
+        if (rule->shadow) {
+            continue;
+        }
+
+        n = strlen(rule->name);
+
+        if (need > 0) {
+            if (buf != NULL && at < len) {
+                buf[at++] = ',';
+            }
+            need++;
+        }
+
+        need += n;
+
+        if (buf != NULL) {
+            n = (n < len - at) ? n : len - at;
+            memcpy(buf + at, rule->name, n);
+            at += n;
+        }
+    }
+
+    return buf == NULL ? need : at;
+}

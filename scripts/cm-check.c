@@ -1,0 +1,565 @@
+/*
+ * cm-check: the editors' tool.  Runs one comment (stdin) through a rule set
+ * and shows the decision and why: the folded text, each rule that fired
+ * and each match on the original text.  --batch runs one comment per line
+ * for data evaluation.
+ *
+ *   scripts/cm-check --rules PATH [--name N] [--email E] [--url U] [--ip A]
+ *                    [--article ID] [--user-agent UA] [--referer R]
+ *                    [--user ID] [--json] [--stats] [--batch [--nul]]
+ *
+ * Exit status: 0; 1 when the comment is not valid UTF-8; 2 for a usage
+ * error or a broken rule set ("FILE:LINE: reason").
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_regex.h"
+
+
+/* bytes of original text shown each side of a match */
+#define CM_CHECK_CONTEXT  30
+
+
+typedef struct {
+    const char   *rules;
+    cm_input_t    in;
+    int           json;
+    int           batch;
+    int           nul;
+    int           stats;
+} cm_check_opts_t;
+
+
+static const struct {
+    const char   *option;
+    cm_field_e    field;
+} cm_check_fields[] = {
+    { "--name",       CM_FIELD_NAME },
+    { "--email",      CM_FIELD_EMAIL },
+    { "--url",        CM_FIELD_URL },
+    { "--ip",         CM_FIELD_IP },
+    { "--article",    CM_FIELD_ARTICLE },
+    { "--user-agent", CM_FIELD_USER_AGENT },
+    { "--referer",    CM_FIELD_REFERER },
+    { "--user",       CM_FIELD_USER },
+};
+
+
+static int cm_check_args(int argc, char **argv, cm_check_opts_t *o);
+static char *cm_check_read_all(FILE *f, size_t *len);
+static double cm_check_now_us(void);
+static int cm_check_one(const cm_engine_t *engine, cm_check_opts_t *o);
+static void cm_check_print(const cm_result_t *res, const cm_input_t *in);
+static void cm_check_print_json(const cm_result_t *res, const cm_input_t *in);
+static void cm_check_json_string(const char *s, size_t len);
+static void cm_check_context(const cm_input_t *in, const cm_span_t *sp,
+    int json);
+static const char *cm_check_action(const cm_rule_def_t *rule);
+static int cm_check_batch(const cm_engine_t *engine, cm_check_opts_t *o);
+
+
+int
+main(int argc, char **argv)
+{
+    int           rc;
+    char          err[1024];
+    double        t0, t1, t2;
+    cm_rules_t   *rules;
+    cm_engine_t  *engine;
+    cm_check_opts_t  o;
+
+    if (cm_check_args(argc, argv, &o) != 0) {
+        fprintf(stderr,
+                "usage: cm-check --rules PATH [--name N] [--email E] "
+                "[--url U] [--ip A]\n"
+                "                [--article ID] [--user-agent UA] "
+                "[--referer R] [--user ID]\n"
+                "                [--json] [--stats] [--batch [--nul]] "
+                "< comment\n");
+        return 2;
+    }
+
+    t0 = cm_check_now_us();
+
+    rules = cm_rules_load(&cm_rules_source_files, o.rules, err, sizeof(err));
+    if (rules == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+
+    t1 = cm_check_now_us();
+    engine = cm_engine_compile(rules, err, sizeof(err));
+    if (engine == NULL) {
+        fprintf(stderr, "%s\n", err);
+        cm_rules_free(rules);
+        return 2;
+    }
+
+    t2 = cm_check_now_us();
+
+    if (o.stats) {
+        fprintf(stderr, "rules: %zu, load: %.1f ms, compile: %.1f ms, "
+                "engine memory: %zu KB\n", rules->nrules, (t1 - t0) / 1000,
+                (t2 - t1) / 1000, cm_engine_memory(engine) / 1024);
+    }
+
+    rc = o.batch ? cm_check_batch(engine, &o) : cm_check_one(engine, &o);
+
+    cm_engine_free(engine);
+    cm_rules_free(rules);
+    cm_regex_thread_cleanup();
+
+    return rc;
+}
+
+
+static int
+cm_check_args(int argc, char **argv, cm_check_opts_t *o)
+{
+    int     i;
+    size_t  k;
+
+    const struct {
+        const char  *option;
+        int         *set;
+    } flags[] = {
+        { "--json",  &o->json },
+        { "--batch", &o->batch },
+        { "--nul",   &o->nul },
+        { "--stats", &o->stats },
+    };
+
+    memset(o, 0, sizeof(cm_check_opts_t));
+
+    for (i = 1; i < argc; i++) {
+        for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+            if (strcmp(argv[i], flags[k].option) == 0) {
+                *flags[k].set = 1;
+                break;
+            }
+        }
+
+        if (k < sizeof(flags) / sizeof(flags[0])) {
+            continue;
+        }
+
+        /* the rest take a value */
+        if (i + 1 == argc) {
+            return -1;
+        }
+
+        if (strcmp(argv[i], "--rules") == 0) {
+            o->rules = argv[++i];
+            continue;
+        }
+
+        for (k = 0; k < sizeof(cm_check_fields) / sizeof(cm_check_fields[0]);
+             k++)
+        {
+            if (strcmp(argv[i], cm_check_fields[k].option) == 0) {
+                o->in.value[cm_check_fields[k].field] = argv[++i];
+                o->in.len[cm_check_fields[k].field] = strlen(argv[i]);
+                break;
+            }
+        }
+
+        if (k == sizeof(cm_check_fields) / sizeof(cm_check_fields[0])) {
+            return -1;
+        }
+    }
+
+    return (o->rules == NULL || (o->nul && !o->batch)) ? -1 : 0;
+}
+
+
+static char *
+cm_check_read_all(FILE *f, size_t *len)
+{
+    char    *buf, *nbuf;
+    size_t   size, n;
+
+    size = 65536;
+    *len = 0;
+
+    buf = malloc(size);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    while ((n = fread(buf + *len, 1, size - *len, f)) > 0) {
+        *len += n;
+
+        if (*len == size) {
+            size *= 2;
+            nbuf = realloc(buf, size);
+            if (nbuf == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = nbuf;
+        }
+    }
+
+    return buf;
+}
+
+
+static double
+cm_check_now_us(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+
+/* One comment: the whole of stdin, less one final newline. */
+static int
+cm_check_one(const cm_engine_t *engine, cm_check_opts_t *o)
+{
+    int             rc;
+    char           *text;
+    size_t          len;
+    cm_alloc_t      a;
+    cm_arena_t     *arena;
+    cm_field_e      bad;
+    cm_result_t     res;
+    cm_engine_rc_e  erc;
+
+    text = cm_check_read_all(stdin, &len);
+    arena = cm_arena_create();
+
+    if (text == NULL || arena == NULL) {
+        fprintf(stderr, "cm-check: out of memory\n");
+        free(text);
+        cm_arena_destroy(arena);
+        return 2;
+    }
+
+    if (len > 0 && text[len - 1] == '\n') {
+        len--;
+        len -= (len > 0 && text[len - 1] == '\r');
+    }
+
+    o->in.value[CM_FIELD_TEXT] = text;
+    o->in.len[CM_FIELD_TEXT] = len;
+
+    a = cm_arena_allocator(arena);
+    erc = cm_engine_match(engine, &o->in, &a, &res, &bad);
+    rc = 0;
+
+    if (erc == CM_ENGINE_OK) {
+        cm_engine_decide(engine, &res);
+
+        if (o->json) {
+            cm_check_print_json(&res, &o->in);
+        } else {
+            cm_check_print(&res, &o->in);
+        }
+
+    } else if (erc == CM_ENGINE_INVALID_UTF8) {
+        if (o->json) {
+            printf("{\"decision\":\"invalid\",\"reason\":\"invalid UTF-8 in "
+                   "%s\"}\n", cm_field_name(bad));
+        } else {
+            printf("decision: invalid (invalid UTF-8 in %s)\n",
+                   cm_field_name(bad));
+        }
+        rc = 1;
+
+    } else {
+        fprintf(stderr, "cm-check: out of memory\n");
+        rc = 2;
+    }
+
+    free(text);
+    cm_arena_destroy(arena);
+
+    return rc;
+}
+
+
+static void
+cm_check_print(const cm_result_t *res, const cm_input_t *in)
+{
+    size_t                i, k;
+    const cm_hit_t       *hit;
+    const cm_view_t      *folded;
+    const cm_rule_def_t  *rule;
+
+    printf("decision: %s (%s)\n", cm_decision_name(res->decision),
+           res->reason);
+    printf("score: %d\n", res->score);
+
+    folded = &res->text[CM_FIELD_TEXT].view[CM_VIEW_FOLDED];
+    printf("folded: %.*s\n", (int) folded->len, folded->text);
+
+    if (res->limit_rule != NULL) {
+        printf("limit: rule %s hit a regex limit (%u time%s)\n",
+               res->limit_rule->name, res->limit_errors,
+               res->limit_errors == 1 ? "" : "s");
+    }
+
+    for (i = 0; i < res->nhits; i++) {
+        hit = &res->hits[i];
+        rule = hit->rule;
+
+        printf("%c %s  %s", rule->shadow ? '~' : '+', rule->name,
+               cm_check_action(rule));
+
+        if (rule->action == CM_ACTION_SCORE) {
+            printf(" %+d", hit->contribution);
+        }
+
+        printf("  x%u", hit->count);
+
+        if (rule->note != NULL) {
+            printf("  \"%s\"", rule->note);
+        }
+
+        printf("\n");
+
+        for (k = 0; k < res->nspans; k++) {
+            if (res->spans[k].rule == rule) {
+                cm_check_context(in, &res->spans[k], 0);
+            }
+        }
+    }
+}
+
+
+static void
+cm_check_print_json(const cm_result_t *res, const cm_input_t *in)
+{
+    size_t                i, k, n;
+    const cm_hit_t       *hit;
+    const cm_view_t      *folded;
+    const cm_rule_def_t  *rule;
+
+    folded = &res->text[CM_FIELD_TEXT].view[CM_VIEW_FOLDED];
+
+    printf("{\"decision\":\"%s\",\"reason\":", cm_decision_name(res->decision));
+    cm_check_json_string(res->reason, strlen(res->reason));
+    printf(",\"score\":%d,\"folded\":", res->score);
+    cm_check_json_string(folded->text, folded->len);
+
+    printf(",\"limit_rule\":");
+    if (res->limit_rule != NULL) {
+        cm_check_json_string(res->limit_rule->name,
+                             strlen(res->limit_rule->name));
+    } else {
+        printf("null");
+    }
+    printf(",\"limit_errors\":%u,\"rules\":[", res->limit_errors);
+
+    for (i = 0; i < res->nhits; i++) {
+        hit = &res->hits[i];
+        rule = hit->rule;
+
+        printf("%s{\"name\":", i ? "," : "");
+        cm_check_json_string(rule->name, strlen(rule->name));
+        printf(",\"action\":\"%s\",\"shadow\":%s,\"count\":%u,"
+               "\"contribution\":%d,\"note\":", cm_check_action(rule),
+               rule->shadow ? "true" : "false", hit->count,
+               hit->contribution);
+
+        if (rule->note != NULL) {
+            cm_check_json_string(rule->note, strlen(rule->note));
+        } else {
+            printf("null");
+        }
+
+        printf(",\"spans\":[");
+
+        for (k = 0, n = 0; k < res->nspans; k++) {
+            if (res->spans[k].rule == rule) {
+                printf("%s", n++ ? "," : "");
+                cm_check_context(in, &res->spans[k], 1);
+            }
+        }
+
+        printf("]}");
+    }
+
+    printf("]}\n");
+}
+
+
+static void
+cm_check_json_string(const char *s, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    putchar('"');
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c == '"' || c == '\\') {
+            printf("\\%c", c);
+
+        } else if (c < 0x20 || c == 0x7f) {
+            printf("\\u%04x", c);
+
+        } else {
+            putchar(c);
+        }
+    }
+
+    putchar('"');
+}
+
+
+/*
+ * A match on the original text: its field, raw span and bytes, and the
+ * text around it (whole UTF-8 characters, line breaks shown as spaces).
+ */
+static void
+cm_check_context(const cm_input_t *in, const cm_span_t *sp, int json)
+{
+    size_t       i, from, to, len;
+    const char  *v;
+
+    v = in->value[sp->field];
+    len = in->len[sp->field];
+
+    from = sp->start > CM_CHECK_CONTEXT ? sp->start - CM_CHECK_CONTEXT : 0;
+    to = sp->end + CM_CHECK_CONTEXT < len ? sp->end + CM_CHECK_CONTEXT : len;
+
+    while (from < sp->start && (v[from] & 0xc0) == 0x80) {
+        from++;
+    }
+
+    while (to > sp->end && to < len && (v[to] & 0xc0) == 0x80) {
+        to--;
+    }
+
+    if (json) {
+        printf("{\"field\":\"%s\",\"start\":%u,\"end\":%u,\"text\":",
+               cm_field_name(sp->field), sp->start, sp->end);
+        cm_check_json_string(v + sp->start, sp->end - sp->start);
+        printf(",\"context\":");
+        cm_check_json_string(v + from, to - from);
+        printf("}");
+        return;
+    }
+
+    printf("    %s[%u,%u) \"%.*s\"  in \"%s", cm_field_name(sp->field),
+           sp->start, sp->end, (int) (sp->end - sp->start), v + sp->start,
+           from > 0 ? "..." : "");
+
+    for (i = from; i < to; i++) {
+        if (i == sp->start) {
+            putchar('[');
+        }
+
+        putchar((v[i] == '\n' || v[i] == '\r' || v[i] == '\t') ? ' ' : v[i]);
+
+        if (i + 1 == sp->end) {
+            putchar(']');
+        }
+    }
+
+    if (sp->start == sp->end) {
+        printf("[]");
+    }
+
+    printf("%s\"\n", to < len ? "..." : "");
+}
+
+
+static const char *
+cm_check_action(const cm_rule_def_t *rule)
+{
+    static const char  *names[] = { "score", "accept", "queue", "reject" };
+
+    return rule->shadow ? "shadow" : names[rule->action];
+}
+
+
+/*
+ * One comment per line (or NUL-terminated record): "DECISION<TAB>SCORE<TAB>
+ * RULES" each, then on stderr how many and the mean engine time.
+ */
+static int
+cm_check_batch(const cm_engine_t *engine, cm_check_opts_t *o)
+{
+    int             sep;
+    char           *all, *p, *end, *eol, names[4096];
+    size_t          len, n, count;
+    double          t0, total;
+    cm_alloc_t      a;
+    cm_arena_t     *arena;
+    cm_field_e      bad;
+    cm_result_t     res;
+    cm_engine_rc_e  erc;
+
+    all = cm_check_read_all(stdin, &len);
+    if (all == NULL) {
+        fprintf(stderr, "cm-check: out of memory\n");
+        return 2;
+    }
+
+    sep = o->nul ? '\0' : '\n';
+    count = 0;
+    total = 0;
+    end = all + len;
+
+    for (p = all; p < end; p = eol + 1) {
+        eol = memchr(p, sep, end - p);
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        o->in.value[CM_FIELD_TEXT] = p;
+        o->in.len[CM_FIELD_TEXT] = eol - p;
+
+        if (!o->nul && eol > p && eol[-1] == '\r') {
+            o->in.len[CM_FIELD_TEXT]--;
+        }
+
+        arena = cm_arena_create();
+        if (arena == NULL) {
+            free(all);
+            fprintf(stderr, "cm-check: out of memory\n");
+            return 2;
+        }
+
+        a = cm_arena_allocator(arena);
+
+        t0 = cm_check_now_us();
+        erc = cm_engine_match(engine, &o->in, &a, &res, &bad);
+        if (erc == CM_ENGINE_OK) {
+            cm_engine_decide(engine, &res);
+        }
+        total += cm_check_now_us() - t0;
+        count++;
+
+        if (erc == CM_ENGINE_OK) {
+            n = cm_result_rule_names(&res, names, sizeof(names));
+            printf("%s\t%d\t%.*s\n", cm_decision_name(res.decision),
+                   res.score, (int) n, names);
+
+        } else {
+            printf("invalid\t0\t%s\n", erc == CM_ENGINE_INVALID_UTF8
+                   ? "invalid-utf8" : "out-of-memory");
+        }
+
+        cm_arena_destroy(arena);
+    }
+
+    fprintf(stderr, "%zu comments, %.2f us per comment (match+decide)\n",
+            count, count ? total / count : 0.0);
+
+    free(all);
+
+    return 0;
+}

@@ -1,0 +1,713 @@
+/*
+ * The engine end to end: rule files (through cm_rules_load) compiled and
+ * matched against comments, then decided.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cm_test.h"
+#include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_regex.h"
+
+
+typedef struct {
+    char          path[64];
+    cm_rules_t   *rules;
+    cm_engine_t  *engine;
+    char          err[512];
+} rule_set_t;
+
+
+/* Writes "text" to a temp file and loads it; the error is kept if any. */
+static int
+load(rule_set_t *rs, const char *text)
+{
+    int  fd;
+
+    memset(rs, 0, sizeof(rule_set_t));
+    strcpy(rs->path, "/tmp/cm-test-engine-XXXXXX");
+
+    fd = mkstemp(rs->path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+    close(fd);
+
+    rs->rules = cm_rules_load(&cm_rules_source_files, rs->path, rs->err,
+                              sizeof(rs->err));
+    if (rs->rules == NULL) {
+        return -1;
+    }
+
+    rs->engine = cm_engine_compile(rs->rules, rs->err, sizeof(rs->err));
+
+    return rs->engine ? 0 : -1;
+}
+
+
+static void
+compile(rule_set_t *rs, const char *text)
+{
+    if (load(rs, text) != 0) {
+        fail_msg("rules do not compile: %s", rs->err);
+    }
+}
+
+
+static void
+done(rule_set_t *rs)
+{
+    cm_engine_free(rs->engine);
+    cm_rules_free(rs->rules);
+    unlink(rs->path);
+}
+
+
+static void
+check_fields(rule_set_t *rs, void **state, const cm_input_t *in,
+    cm_result_t *res)
+{
+    cm_alloc_t  a;
+    cm_field_e  bad;
+
+    a = cm_test_alloc(state);
+
+    assert_int_equal(cm_engine_match(rs->engine, in, &a, res, &bad),
+                     CM_ENGINE_OK);
+    cm_engine_decide(rs->engine, res);
+}
+
+
+static void
+check(rule_set_t *rs, void **state, const char *text, cm_result_t *res)
+{
+    cm_input_t  in;
+
+    memset(&in, 0, sizeof(cm_input_t));
+    in.value[CM_FIELD_TEXT] = text;
+    in.len[CM_FIELD_TEXT] = strlen(text);
+
+    check_fields(rs, state, &in, res);
+}
+
+
+static const cm_hit_t *
+hit(const cm_result_t *res, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < res->nhits; i++) {
+        if (strcmp(res->hits[i].rule->name, name) == 0) {
+            return &res->hits[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static unsigned
+count(rule_set_t *rs, void **state, const char *text, const char *name)
+{
+    cm_result_t      res;
+    const cm_hit_t  *h;
+
+    check(rs, state, text, &res);
+    h = hit(&res, name);
+
+    return h ? h->count : 0;
+}
+
+
+static void
+test_word_boundaries(void **state)
+{
+    rule_set_t  rs;
+
+    compile(&rs, "rule w\n"
+                 "    words slot, \"slot gacor\", maxwin*, *toto\n"
+                 "    score 1\n");
+
+    assert_int_equal(count(&rs, state, "main slot di sini", "w"), 1);
+    assert_int_equal(count(&rs, state, "slot!", "w"), 1);
+    assert_int_equal(count(&rs, state, "slotmachine", "w"), 0);
+    assert_int_equal(count(&rs, state, "aslot", "w"), 0);
+    assert_int_equal(count(&rs, state, "SLOT", "w"), 1);
+
+    /* "maxwin*" may continue, "*toto" may be preceded */
+    assert_int_equal(count(&rs, state, "maxwinnya", "w"), 1);
+    assert_int_equal(count(&rs, state, "amaxwin", "w"), 0);
+    assert_int_equal(count(&rs, state, "ahmadtoto", "w"), 1);
+    assert_int_equal(count(&rs, state, "totoan", "w"), 0);
+
+    done(&rs);
+}
+
+
+/* a phrase matches across any spacing and punctuation, or none */
+static void
+test_phrases(void **state)
+{
+    rule_set_t  rs;
+
+    compile(&rs, "rule p\n"
+                 "    words \"slot gacor\"\n"
+                 "    score 1\n");
+
+    assert_int_equal(count(&rs, state, "slot gacor", "p"), 1);
+    assert_int_equal(count(&rs, state, "slot-gacor", "p"), 1);
+    assert_int_equal(count(&rs, state, "slot.gacor!", "p"), 1);
+    assert_int_equal(count(&rs, state, "slotgacor", "p"), 1);
+    assert_int_equal(count(&rs, state, "slot \n\t gacor", "p"), 1);
+    assert_int_equal(count(&rs, state, "slot gacoran", "p"), 0);
+    assert_int_equal(count(&rs, state, "xslot gacor", "p"), 0);
+    assert_int_equal(count(&rs, state, "slot x gacor", "p"), 0);
+
+    done(&rs);
+}
+
+
+static void
+test_min_count(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule two\n"
+                 "    words togel, jackpot\n"
+                 "    min-count 2\n"
+                 "    score 3\n");
+
+    assert_int_equal(count(&rs, state, "togel saja", "two"), 0);
+    assert_int_equal(count(&rs, state, "togel dan jackpot", "two"), 2);
+    assert_int_equal(count(&rs, state, "togel, togel, togel", "two"), 3);
+
+    check(&rs, state, "togel jackpot", &res);
+    assert_int_equal(res.score, 3);
+    assert_int_equal(res.nspans, 2);
+
+    done(&rs);
+}
+
+
+static void
+test_shadow(void **state)
+{
+    char         names[64];
+    size_t       n;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule trial\n"
+                 "    words gacor\n"
+                 "    score 20\n"
+                 "    shadow\n"
+                 "rule trial-reject\n"
+                 "    words gacor\n"
+                 "    action reject\n"
+                 "    shadow\n"
+                 "rule real\n"
+                 "    words maxwin\n"
+                 "    score 2\n");
+
+    check(&rs, state, "gacor maxwin", &res);
+
+    assert_non_null(hit(&res, "trial"));
+    assert_int_equal(hit(&res, "trial")->contribution, 0);
+    assert_non_null(hit(&res, "trial-reject"));
+    assert_int_equal(res.score, 2);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    n = cm_result_rule_names(&res, names, sizeof(names));
+    assert_int_equal(n, 4);
+    assert_memory_equal(names, "real", 4);
+
+    done(&rs);
+}
+
+
+static void
+test_hard_actions(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule trusted\n"
+                 "    words redaksi\n"
+                 "    action accept\n"
+                 "rule held\n"
+                 "    words tautan\n"
+                 "    action queue\n"
+                 "rule banned\n"
+                 "    words judol\n"
+                 "    action reject\n"
+                 "rule heavy\n"
+                 "    words gacor\n"
+                 "    score 50\n");
+
+    /* a hard accept beats any score */
+    check(&rs, state, "redaksi gacor", &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.score, 50);
+    assert_string_equal(res.reason, "rule trusted: accept");
+
+    check(&rs, state, "redaksi tautan", &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "rule held: queue");
+
+    check(&rs, state, "tautan judol redaksi", &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "rule banned: reject");
+
+    /* hard actions contribute nothing */
+    assert_int_equal(hit(&res, "banned")->contribution, 0);
+    assert_int_equal(res.score, 0);
+
+    done(&rs);
+}
+
+
+static void
+test_thresholds(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "threshold queue 5\n"
+                 "threshold reject 10\n"
+                 "rule four\n"
+                 "    words empat\n"
+                 "    score 4\n"
+                 "rule six\n"
+                 "    words enam\n"
+                 "    score 6\n"
+                 "rule complaint\n"
+                 "    words judol\n"
+                 "    score -7\n");
+
+    check(&rs, state, "empat", &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_string_equal(res.reason, "score 4 < queue 5");
+
+    check(&rs, state, "enam", &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 6 >= queue 5");
+
+    check(&rs, state, "empat enam", &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "score 10 >= reject 10");
+
+    /* negative scores take points back */
+    check(&rs, state, "empat enam judol", &res);
+    assert_int_equal(res.score, 3);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(hit(&res, "complaint")->contribution, -7);
+
+    done(&rs);
+}
+
+
+/* one rule per view, the same pattern */
+static void
+test_regex_views(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule raw regex \"slot\" view raw score 1\n"
+                 "rule folded regex \"slot\" score 1\n"
+                 "rule deleet regex \"slot\" view deleet score 1\n"
+                 "rule digits regex \"0812\" view raw score 1\n");
+
+    check(&rs, state, "SLOT", &res);
+    assert_non_null(hit(&res, "raw"));
+    assert_non_null(hit(&res, "folded"));
+    assert_non_null(hit(&res, "deleet"));
+
+    /* styled letters: only after folding */
+    check(&rs, state, "\xf0\x9d\x90\x92\xf0\x9d\x90\x8b\xf0\x9d\x90\x8e"
+                      "\xf0\x9d\x90\x93 0812", &res);
+    assert_null(hit(&res, "raw"));
+    assert_non_null(hit(&res, "folded"));
+    assert_non_null(hit(&res, "digits"));
+
+    /* the span is on the raw text: 4 characters of 4 bytes */
+    assert_int_equal(res.nspans, 3);
+    assert_int_equal(res.spans[0].start, 0);
+    assert_int_equal(res.spans[0].end, 16);
+    assert_int_equal(res.spans[2].start, 17);
+    assert_int_equal(res.spans[2].end, 21);
+    assert_string_equal(res.spans[2].rule->name, "digits");
+
+    /* leetspeak: only after deleet */
+    check(&rs, state, "sl0t", &res);
+    assert_null(hit(&res, "raw"));
+    assert_null(hit(&res, "folded"));
+    assert_non_null(hit(&res, "deleet"));
+
+    done(&rs);
+}
+
+
+/* every match counts, up to 64 per rule, field and view */
+static void
+test_regex_count(void **state)
+{
+    int          i;
+    char         text[1024];
+    rule_set_t   rs;
+
+    compile(&rs, "rule phone regex \"\\d{4}\" score 1\n"
+                 "rule empty regex \"x*\" view raw score 1\n");
+
+    assert_int_equal(count(&rs, state, "1234 5678 90", "phone"), 2);
+
+    text[0] = '\0';
+    for (i = 0; i < 100; i++) {
+        strcat(text, "1234 ");
+    }
+    assert_int_equal(count(&rs, state, text, "phone"), 64);
+
+    /* empty matches advance by whole characters */
+    assert_int_equal(count(&rs, state, "\xc3\xa9\xc3\xa9", "empty"), 3);
+
+    done(&rs);
+}
+
+
+static void
+test_regex_limit(void **state)
+{
+    char         text[3100];
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    /* the literals 98 and 99 let the regex run only when one occurs */
+    static const char  *rules =
+        "rule boom regex \"(a|a)+[.]99|(a|a)+98\" view raw score 20\n";
+
+    memset(text, 'a', 3000);
+    strcpy(text + 3000, "! 99");
+
+    compile(&rs, rules);
+    check(&rs, state, text, &res);
+    assert_ptr_equal(res.limit_rule, &rs.rules->rules[0]);
+    assert_int_equal(res.limit_errors, 1);
+    assert_null(hit(&res, "boom"));
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "regex limit in rule boom: queue");
+
+    /* without a literal the regex does not run */
+    text[3002] = '\0';
+    check(&rs, state, text, &res);
+    assert_null(res.limit_rule);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    done(&rs);
+
+    text[3002] = '9';
+    compile(&rs, "set regex-error ignore\n"
+                 "rule boom regex \"(a|a)+[.]99|(a|a)+98\" view raw score 20\n");
+    check(&rs, state, text, &res);
+    assert_non_null(res.limit_rule);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    done(&rs);
+}
+
+
+/* the same raw text found in several views counts once */
+static void
+test_spans(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule p words \"slot gacor\", gacor score 1\n");
+
+    /* "𝐒𝐋𝐎𝐓 𝐆𝐀𝐂𝐎𝐑" */
+    check(&rs, state, "\xf0\x9d\x90\x92\xf0\x9d\x90\x8b\xf0\x9d\x90\x8e"
+                      "\xf0\x9d\x90\x93 \xf0\x9d\x90\x86\xf0\x9d\x90\x80"
+                      "\xf0\x9d\x90\x82\xf0\x9d\x90\x8e\xf0\x9d\x90\x91",
+          &res);
+
+    assert_int_equal(hit(&res, "p")->count, 2);
+    assert_int_equal(res.nspans, 2);
+    assert_int_equal(res.spans[0].field, CM_FIELD_TEXT);
+    assert_int_equal(res.spans[0].start, 0);
+    assert_int_equal(res.spans[0].end, 37);
+    assert_int_equal(res.spans[1].start, 17);
+    assert_int_equal(res.spans[1].end, 37);
+
+    /* the folded text is kept for the caller */
+    assert_true(res.present & CM_FIELD_BIT(CM_FIELD_TEXT));
+    assert_int_equal(res.text[CM_FIELD_TEXT].view[CM_VIEW_FOLDED].len, 10);
+
+    done(&rs);
+}
+
+
+static void
+test_fields(void **state)
+{
+    cm_input_t   in;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule fake-staff\n"
+                 "    words admin, redaksi\n"
+                 "    fields name, email\n"
+                 "    score 6\n"
+                 "rule bad-agent regex \"curl/\" fields user-agent view raw "
+                 "score 2\n");
+
+    memset(&in, 0, sizeof(cm_input_t));
+    in.value[CM_FIELD_TEXT] = "hubungi admin";
+    in.len[CM_FIELD_TEXT] = 13;
+
+    check_fields(&rs, state, &in, &res);
+    assert_int_equal(res.nhits, 0);
+
+    in.value[CM_FIELD_NAME] = "Admin Berita";
+    in.len[CM_FIELD_NAME] = 12;
+    in.value[CM_FIELD_EMAIL] = "redaksi@example.id";
+    in.len[CM_FIELD_EMAIL] = 18;
+    in.value[CM_FIELD_USER_AGENT] = "curl/8.0";
+    in.len[CM_FIELD_USER_AGENT] = 8;
+
+    check_fields(&rs, state, &in, &res);
+    assert_int_equal(hit(&res, "fake-staff")->count, 2);
+    assert_non_null(hit(&res, "bad-agent"));
+    assert_int_equal(res.score, 8);
+
+    /* spans by field order: name, email, user-agent */
+    assert_int_equal(res.nspans, 3);
+    assert_int_equal(res.spans[0].field, CM_FIELD_NAME);
+    assert_int_equal(res.spans[1].field, CM_FIELD_EMAIL);
+    assert_int_equal(res.spans[1].start, 0);
+    assert_int_equal(res.spans[1].end, 7);
+    assert_int_equal(res.spans[2].field, CM_FIELD_USER_AGENT);
+
+    done(&rs);
+}
+
+
+static void
+test_invalid_utf8(void **state)
+{
+    cm_alloc_t   a;
+    cm_field_e   bad;
+    cm_input_t   in;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule w words gacor score 1\n");
+    a = cm_test_alloc(state);
+
+    memset(&in, 0, sizeof(cm_input_t));
+    in.value[CM_FIELD_TEXT] = "ok";
+    in.len[CM_FIELD_TEXT] = 2;
+
+    /* metadata no rule reads is not checked */
+    in.value[CM_FIELD_USER_AGENT] = "agent \xff";
+    in.len[CM_FIELD_USER_AGENT] = 7;
+    assert_int_equal(cm_engine_match(rs.engine, &in, &a, &res, &bad),
+                     CM_ENGINE_OK);
+
+    /* a body field is, even when no rule reads it */
+    in.value[CM_FIELD_NAME] = "Bud\xc3";
+    in.len[CM_FIELD_NAME] = 4;
+    assert_int_equal(cm_engine_match(rs.engine, &in, &a, &res, &bad),
+                     CM_ENGINE_INVALID_UTF8);
+    assert_int_equal(bad, CM_FIELD_NAME);
+
+    in.value[CM_FIELD_TEXT] = "gacor \xed\xa0\x80";     /* a surrogate */
+    in.len[CM_FIELD_TEXT] = 9;
+    assert_int_equal(cm_engine_match(rs.engine, &in, &a, &res, &bad),
+                     CM_ENGINE_INVALID_UTF8);
+    assert_int_equal(bad, CM_FIELD_TEXT);
+
+    done(&rs);
+}
+
+
+static void
+test_compile_errors(void **state)
+{
+    char          err[256], line[160];
+    rule_set_t    rs;
+    cm_rules_t    rules;
+    cm_word_t     word;
+    cm_rule_def_t def;
+    cm_engine_t  *engine;
+
+    (void) state;
+
+    assert_int_equal(load(&rs, "rule fine words ok score 1\n"
+                               "\n"
+                               "rule broken\n"
+                               "    score 1\n"
+                               "    regex \"(((\"\n"), -1);
+    snprintf(line, sizeof(line), "%s:5: rule broken: regex error at offset 3:",
+             rs.path);
+    assert_memory_equal(rs.err, line, strlen(line));
+    assert_non_null(strstr(rs.err, "missing closing parenthesis"));
+    done(&rs);
+
+    /* words the parser let through, built by hand */
+    memset(&rules, 0, sizeof(cm_rules_t));
+    memset(&def, 0, sizeof(cm_rule_def_t));
+    memset(&word, 0, sizeof(cm_word_t));
+
+    word.text = "--!";
+    word.len = 3;
+    word.line = 7;
+    def.name = "punct";
+    def.file = "hand.rules";
+    def.line = 6;
+    def.kind = CM_RULE_WORDS;
+    def.words = &word;
+    def.nwords = 1;
+    def.fields = CM_FIELD_BIT(CM_FIELD_TEXT);
+    def.views = CM_RULE_VIEW_FOLDED | CM_RULE_VIEW_DELEET;
+    rules.rules = &def;
+    rules.nrules = 1;
+    rules.queue_at = 5;
+    rules.reject_at = 10;
+
+    engine = cm_engine_compile(&rules, err, sizeof(err));
+    assert_null(engine);
+    assert_string_equal(err, "hand.rules:7: word \"--!\" has no letters or "
+                             "digits");
+
+    /* a word from a words-file is reported there */
+    word.file = "lists/terms.txt";
+    engine = cm_engine_compile(&rules, err, sizeof(err));
+    assert_null(engine);
+    assert_memory_equal(err, "lists/terms.txt:7: word", 23);
+
+    word.file = NULL;
+    word.text = "ga\xffr";
+    word.len = 4;
+    engine = cm_engine_compile(&rules, err, sizeof(err));
+    assert_null(engine);
+    assert_non_null(strstr(err, "hand.rules:7: word"));
+
+    /* word lists only read the folded and deleet views */
+    word.text = "gacor";
+    word.len = 5;
+    def.views = CM_RULE_VIEW_RAW;
+    engine = cm_engine_compile(&rules, err, sizeof(err));
+    assert_null(engine);
+    assert_memory_equal(err, "hand.rules:6: rule punct:", 25);
+
+    def.views = CM_RULE_VIEW_DELEET;
+    engine = cm_engine_compile(&rules, err, sizeof(err));
+    assert_non_null(engine);
+    assert_ptr_equal(cm_engine_rules(engine), &rules);
+    assert_true(cm_engine_memory(engine) > 0);
+    cm_engine_free(engine);
+}
+
+
+static void
+test_rule_names(void **state)
+{
+    char         buf[16];
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule alpha words satu score 1\n"
+                 "rule beta words dua score 1\n"
+                 "rule gamma words tiga score 1\n");
+
+    check(&rs, state, "tiga satu", &res);
+    assert_int_equal(cm_result_rule_names(&res, NULL, 0), 11);
+    assert_int_equal(cm_result_rule_names(&res, buf, sizeof(buf)), 11);
+    assert_memory_equal(buf, "alpha,gamma", 11);
+    assert_int_equal(cm_result_rule_names(&res, buf, 7), 7);
+    assert_memory_equal(buf, "alpha,g", 7);
+
+    check(&rs, state, "nothing", &res);
+    assert_int_equal(cm_result_rule_names(&res, buf, sizeof(buf)), 0);
+    assert_string_equal(cm_decision_name(CM_DECISION_QUEUE), "queue");
+
+    done(&rs);
+}
+
+
+/* the disguises promoters use, all caught by one word rule */
+static void
+test_disguised_gambling(void **state)
+{
+    size_t       i;
+    cm_result_t  res;
+    rule_set_t   rs;
+    static const char  *spam[] = {
+        "Slot gacor maxwin hari ini! WA 0812-3456-7890",
+        "\xf0\x9d\x90\x92\xf0\x9d\x90\x8b\xf0\x9d\x90\x8e\xf0\x9d\x90\x93 "
+        "\xf0\x9d\x90\x86\xf0\x9d\x90\x80\xf0\x9d\x90\x82\xf0\x9d\x90\x8e"
+        "\xf0\x9d\x90\x91 maxwin hari ini",
+        "s l o t  g a c o r  m a x w i n",
+        "sl0t g4c0r m4xw1n hari ini",
+        "sl\xe2\x80\x8bot ga\xe2\x80\x8d" "cor max\xe2\x80\x8bwin hari ini",
+        "\xd1\x95lot g\xd0\xb0" "cor maxwin hari ini",
+        "slooot gaaacor maxwiiin hari ini",
+    };
+
+    compile(&rs, "rule judol-vocab\n"
+                 "    words \"slot gacor\", maxwin\n"
+                 "    score 6\n"
+                 "    note \"Gambling vocabulary.\"\n");
+
+    for (i = 0; i < sizeof(spam) / sizeof(spam[0]); i++) {
+        check(&rs, state, spam[i], &res);
+
+        if (hit(&res, "judol-vocab") == NULL
+            || hit(&res, "judol-vocab")->count != 2)
+        {
+            fail_msg("not caught twice: %s", spam[i]);
+        }
+
+        assert_int_equal(res.decision, CM_DECISION_QUEUE);
+        assert_int_equal(res.score, 6);
+    }
+
+    check(&rs, state, "Terima kasih beritanya, semoga slotnya cukup", &res);
+    assert_int_equal(res.nhits, 0);
+
+    done(&rs);
+}
+
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    cm_regex_thread_cleanup();
+    return 0;
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cm_test(test_word_boundaries),
+        cm_test(test_phrases),
+        cm_test(test_min_count),
+        cm_test(test_shadow),
+        cm_test(test_hard_actions),
+        cm_test(test_thresholds),
+        cm_test(test_regex_views),
+        cm_test(test_regex_count),
+        cm_test(test_regex_limit),
+        cm_test(test_spans),
+        cm_test(test_fields),
+        cm_test(test_invalid_utf8),
+        cm_test(test_compile_errors),
+        cm_test(test_rule_names),
+        cm_test(test_disguised_gambling),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}

@@ -1,0 +1,439 @@
+/*
+ * The pcre2 wrapper (compile errors, matching, limits) and the literal
+ * prefilter, which must never name a literal a matching text could lack.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cm_test.h"
+#include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_regex.h"
+
+
+static cm_regex_t *
+compile(const char *pattern)
+{
+    char         err[256];
+    size_t       off;
+    cm_regex_t  *re;
+
+    re = cm_regex_compile(pattern, strlen(pattern), err, sizeof(err), &off);
+    if (re == NULL) {
+        fail_msg("%s: %s at %zu", pattern, err, off);
+    }
+
+    return re;
+}
+
+
+static void
+test_compile_error(void **state)
+{
+    char         err[256];
+    size_t       off;
+    cm_regex_t  *re;
+
+    (void) state;
+
+    re = cm_regex_compile("ab(((", 5, err, sizeof(err), &off);
+    assert_null(re);
+    assert_int_equal(off, 5);
+    assert_non_null(strstr(err, "missing closing parenthesis"));
+
+    re = cm_regex_compile("a{2,1}", 6, err, sizeof(err), &off);
+    assert_null(re);
+    assert_int_equal(off, 5);
+    assert_non_null(strstr(err, "out of order"));
+
+    /* \C would split UTF-8 characters */
+    re = cm_regex_compile("a\\Cb", 4, err, sizeof(err), &off);
+    assert_null(re);
+
+    /* invalid UTF-8 in the pattern */
+    re = cm_regex_compile("a\xff", 2, err, sizeof(err), &off);
+    assert_null(re);
+    assert_int_equal(off, 1);
+}
+
+
+static void
+test_match(void **state)
+{
+    size_t       s, e;
+    cm_regex_t  *re;
+    const char  *t;
+
+    (void) state;
+
+    re = compile("sl[o0]t\\s*gacor");
+    t = "Ini SLOT Gacor, slot gacor";
+
+    assert_int_equal(cm_regex_exec(re, t, strlen(t), 0, &s, &e),
+                     CM_REGEX_MATCH);
+    assert_int_equal(s, 4);
+    assert_int_equal(e, 14);
+
+    assert_int_equal(cm_regex_exec(re, t, strlen(t), e, &s, &e),
+                     CM_REGEX_MATCH);
+    assert_int_equal(s, 16);
+    assert_int_equal(e, 26);
+
+    assert_int_equal(cm_regex_exec(re, t, strlen(t), e, &s, &e),
+                     CM_REGEX_NOMATCH);
+
+    /* the length bounds the subject, not a NUL */
+    assert_int_equal(cm_regex_exec(re, t, 13, 0, &s, &e), CM_REGEX_NOMATCH);
+    assert_int_equal(cm_regex_exec(re, NULL, 0, 0, &s, &e), CM_REGEX_NOMATCH);
+
+    assert_true(cm_regex_memory(re) > 0);
+    cm_regex_free(re);
+
+    /* UTF mode: "." is one character; caseless beyond ASCII */
+    re = compile("^.x\xc3\xa9$");
+    t = "\xc3\xa9X\xc3\x89";
+    assert_int_equal(cm_regex_exec(re, t, strlen(t), 0, &s, &e),
+                     CM_REGEX_MATCH);
+    assert_int_equal(e, 5);
+    cm_regex_free(re);
+
+    /* no UCP: \w is ASCII unless the pattern asks for (*UCP) */
+    re = compile("^\\w+$");
+    assert_int_equal(cm_regex_exec(re, "\xc3\xa9t\xc3\xa9", 5, 0, &s, &e),
+                     CM_REGEX_NOMATCH);
+    cm_regex_free(re);
+
+    re = compile("(*UCP)^\\w+$");
+    assert_int_equal(cm_regex_exec(re, "\xc3\xa9t\xc3\xa9", 5, 0, &s, &e),
+                     CM_REGEX_MATCH);
+    cm_regex_free(re);
+
+    /* more captures than the single pair of offsets still matches */
+    re = compile("(a)(b)(c)");
+    assert_int_equal(cm_regex_exec(re, "xabc", 4, 0, &s, &e), CM_REGEX_MATCH);
+    assert_int_equal(s, 1);
+    assert_int_equal(e, 4);
+    cm_regex_free(re);
+}
+
+
+static double
+now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+
+/* catastrophic backtracking ends at the match limit, quickly */
+static void
+test_limit(void **state)
+{
+    size_t       n, s, e, i;
+    char        *t;
+    double       t0, ms;
+    cm_regex_t  *re;
+    const char  *pats[] = { "(a+)+$", "(a|a)+$", "(?:a|aa)+$", "^(\\w+\\s?)*$" };
+
+    (void) state;
+
+    n = 50 * 1024;
+    t = malloc(n);
+    assert_non_null(t);
+    memset(t, 'a', n);
+    t[n - 1] = '!';
+
+    for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+        re = compile(pats[i]);
+
+        t0 = now_ms();
+        assert_int_equal(cm_regex_exec(re, t, n, 0, &s, &e), CM_REGEX_LIMIT);
+        ms = now_ms() - t0;
+
+        /* about 1 ms here; generous for sanitizers and slow machines */
+        assert_true(ms < 100);
+        cm_regex_free(re);
+    }
+
+    /* all "a": a plain match, not a limit */
+    memset(t, 'a', n);
+    re = compile("(a+)+$");
+    assert_int_equal(cm_regex_exec(re, t, n, 0, &s, &e), CM_REGEX_MATCH);
+    assert_int_equal(e, n);
+    cm_regex_free(re);
+
+    free(t);
+}
+
+
+/* expected literals, "|"-separated in the order found; "" for none */
+typedef struct {
+    const char  *pattern;
+    unsigned     flags;
+    const char  *literals;
+} literal_case_t;
+
+
+static void
+test_literals(void **state)
+{
+    char                buf[256], got[256];
+    size_t              i, j, n, at;
+    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX];
+    static const literal_case_t  cases[] = {
+        { "slot\\s*gacor", 0, "gacor" },
+        { "SLOT", 0, "slot" },
+        { "(?:\\+?62|0)8[0-9 .-]{8,14}", 0, "" },
+        { "judi\\s+online|togel", 0, "online|togel" },
+        { "https?://", 0, "http" },
+        { "ab+c", 0, "ab" },
+        { "ab{2}cd", 0, "ab" },
+        { "ab{2}cde", 0, "cde" },
+        { "a{0,3}bc", 0, "bc" },
+        { "colou?r", 0, "colo" },
+        { "go+gle", 0, "gle" },
+        { "go*gle", 0, "gle" },
+        { "a\\.b\\.com", 0, "a.b.com" },
+        { "a\\-b\\/c d", 0, "a-b/c d" },
+        { "(foo|bar)baz", 0, "baz" },
+        { "(foo|bar)ba", 0, "foo|bar" },
+        { "(?:foo|bar)+", 0, "foo|bar" },
+        { "(?:foo|bar)?x", 0, "" },
+        { "(?:foo|bar){0,2}xy", 0, "xy" },
+        { "(?:foo|b)zz", 0, "zz" },
+        { "(?>abc)", 0, "abc" },
+        { "x(?=abc)yz", 0, "yz" },
+        { "(?<!abc)yz", 0, "yz" },
+        { "\\d+ribu", 0, "ribu" },
+        { "[a-z]+88", 0, "88" },
+        { "[]ab]cd", 0, "cd" },
+        { "[^\\]x]+cd", 0, "cd" },
+        { "\\x41bc", 0, "bc" },
+        { "\\x{41}bc", 0, "bc" },
+        { "\\p{L}ab|\\pLcd", 0, "ab|cd" },
+        { "\\bslot\\b", 0, "slot" },
+        { "a\xc3\xa9xyz", 0, "xyz" },
+        { "ab\xc3\xa9?xy", 0, "ab" },
+        { "((ab|cd)ef|gh)", 0, "ef|gh" },
+        { "a|bc", 0, "" },
+        { "foo|", 0, "" },
+        { "(?i)foo", 0, "" },
+        { "(?x)f o o", 0, "" },
+        { "(?<n>foo)", 0, "" },
+        { "(foo)\\1", 0, "" },
+        { "\\Qab\\E", 0, "" },
+        { "a{,3}bcd", 0, "" },
+        { "[]a-z]+3333333{3333333333333333333333}88", 0, "3333333" },
+        { "ab{0000000000000000000000000}cd", 0, "cd" },
+        { "(*UCP)foo", 0, "" },
+        { "[[:alpha:]]foo", 0, "" },
+        { "[^^\\c]/c]/d", 0, "" },
+        { "foo)", 0, "" },
+        { "(foo", 0, "" },
+        { "ab\\", 0, "" },
+        { "WA ?0812", CM_REGEX_LITERALS_NO_LETTERS, "0812" },
+        { "slot", CM_REGEX_LITERALS_NO_LETTERS, "" },
+        { "wa\\.me/62", CM_REGEX_LITERALS_NO_LETTERS, "/62" },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = cm_regex_literals(cases[i].pattern, strlen(cases[i].pattern),
+                              cases[i].flags, buf, lits);
+
+        at = 0;
+        for (j = 0; j < n; j++) {
+            assert_true(lits[j].len >= 2);
+            at += (size_t) snprintf(got + at, sizeof(got) - at, "%s%.*s",
+                                    j ? "|" : "", (int) lits[j].len,
+                                    lits[j].data);
+        }
+        got[at] = '\0';
+
+        if (strcmp(got, cases[i].literals) != 0) {
+            fail_msg("pattern \"%s\": literals \"%s\", expected \"%s\"",
+                     cases[i].pattern, got, cases[i].literals);
+        }
+    }
+}
+
+
+/* a random pattern over a tiny alphabet, with most of the syntax */
+static size_t
+random_pattern(char *p, size_t at, size_t max, int depth)
+{
+    static const char  *atoms[] = { "a", "b", "1", "A", "\\.", ".", "[ab]",
+                                    "\\d", "\\w", "\\b", "^", "$", "ab",
+                                    "b1", "a.", "\\x61", "(?<=a)", "(?<!b1)" };
+    static const char  *quants[] = { "", "", "", "", "?", "*", "+", "{0,2}",
+                                     "{1,2}", "{2}", "??", "+?", "*+" };
+    static const char  *opens[] = { "(?:", "(", "(?=", "(?!", "(?>" };
+    int                 i, n;
+    const char         *s;
+
+    n = 1 + rand() % 4;
+
+    for (i = 0; i < n && at + 24 < max; i++) {
+        if (depth < 3 && rand() % 5 == 0) {
+            s = opens[rand() % 5];
+            at += (size_t) snprintf(p + at, max - at, "%s", s);
+            at = random_pattern(p, at, max, depth + 1);
+            if (rand() % 2 && at + 24 < max) {
+                p[at++] = '|';
+                at = random_pattern(p, at, max, depth + 1);
+            }
+            at += (size_t) snprintf(p + at, max - at, ")%s",
+                                    quants[rand() % 13]);
+            continue;
+        }
+
+        /* assertions without quantifiers */
+        s = atoms[rand() % 18];
+        at += (size_t) snprintf(p + at, max - at, "%s%s", s,
+                                (strchr("^$(", s[0]) || strcmp(s, "\\b") == 0)
+                                ? "" : quants[rand() % 13]);
+    }
+
+    if (depth == 0 && rand() % 4 == 0 && at + 24 < max) {
+        p[at++] = '|';
+        at = random_pattern(p, at, max, 1);
+    }
+
+    p[at] = '\0';
+
+    return at;
+}
+
+
+static int
+contains_caseless(const char *t, size_t len, const cm_regex_literal_t *l)
+{
+    size_t  i, k;
+
+    for (i = 0; i + l->len <= len; i++) {
+        for (k = 0; k < l->len; k++) {
+            char c = t[i + k];
+
+            if (c >= 'A' && c <= 'Z') {
+                c |= 0x20;
+            }
+
+            if (c != l->data[k]) {
+                break;
+            }
+        }
+
+        if (k == l->len) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * For many random patterns with literals, every text of up to 5 characters
+ * over the patterns' alphabet that the pattern matches holds a literal.
+ */
+static void
+test_literals_sound(void **state)
+{
+    char                pat[160], buf[160], err[256], text[8];
+    size_t              plen, n, i, k, len, code, total, off, s, e, with;
+    unsigned            flags;
+    cm_regex_t         *re;
+    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX];
+    static const char   alpha[] = "ab1A.";
+
+    (void) state;
+
+    srand(4242);
+    with = 0;
+
+    for (i = 0; i < 6000; i++) {
+        plen = random_pattern(pat, 0, sizeof(pat), 0);
+        flags = (i % 5 == 0) ? CM_REGEX_LITERALS_NO_LETTERS : 0;
+
+        n = cm_regex_literals(pat, plen, flags, buf, lits);
+        if (n == 0) {
+            continue;
+        }
+
+        re = cm_regex_compile(pat, plen, err, sizeof(err), &off);
+        if (re == NULL) {
+            continue;
+        }
+
+        with++;
+
+        for (len = 0; len <= 5; len++) {
+            total = 1;
+            for (k = 0; k < len; k++) {
+                total *= 5;
+            }
+
+            for (code = 0; code < total; code++) {
+                size_t c = code;
+
+                for (k = 0; k < len; k++) {
+                    text[k] = alpha[c % 5];
+                    c /= 5;
+                }
+
+                if (cm_regex_exec(re, text, len, 0, &s, &e)
+                    != CM_REGEX_MATCH)
+                {
+                    continue;
+                }
+
+                for (k = 0; k < n; k++) {
+                    if (contains_caseless(text, len, &lits[k])) {
+                        break;
+                    }
+                }
+
+                if (k == n) {
+                    fail_msg("pattern \"%s\" matches \"%.*s\" without its "
+                             "literal \"%.*s\"", pat, (int) len, text,
+                             (int) lits[0].len, lits[0].data);
+                }
+            }
+        }
+
+        cm_regex_free(re);
+    }
+
+    /* the generator must exercise the extractor */
+    print_message("%zu patterns with literals\n", with);
+    assert_true(with > 500);
+}
+
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    cm_regex_thread_cleanup();
+    return 0;
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cm_test(test_compile_error),
+        cm_test(test_match),
+        cm_test(test_limit),
+        cm_test(test_literals),
+        cm_test(test_literals_sound),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
