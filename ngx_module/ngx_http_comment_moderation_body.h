@@ -79,6 +79,14 @@ cm_body_rc_e cm_fields_add(cm_fields_t *f, const cm_alloc_t *a,
 const cm_field_t *cm_fields_find(const cm_fields_t *f, const char *name,
     size_t name_len);
 
+/*
+ * The next field with this name after "prev" (NULL: the first), or NULL:
+ * a name may repeat ("comment=a&comment=b") and backends differ on which
+ * one they keep, so a caller judging a role should judge every one.
+ */
+const cm_field_t *cm_fields_find_next(const cm_fields_t *f,
+    const cm_field_t *prev, const char *name, size_t name_len);
+
 /* A short English name for a code, for logs: "bad JSON". */
 const char *cm_body_rc_text(cm_body_rc_e rc);
 
