@@ -16,11 +16,9 @@ NGINX_BIN  ?= $(shell command -v nginx || echo /usr/sbin/nginx)
 MODULE     := $(BUILD)/ngx_http_comment_moderation_module.so
 MODULES_PATH ?= $(shell $(NGINX_BIN) -V 2>&1 | sed -n 's/.*--modules-path=\([^ ]*\).*/\1/p')
 
-# nginx-facing sources: nginx types, built only inside nginx's tree
-NGINX_SRCS := $(wildcard ngx_module/ngx_http_comment_moderation_module.c \
-                         ngx_module/ngx_http_comment_moderation_handler.c \
-                         ngx_module/ngx_http_comment_moderation_answer.c \
-                         ngx_module/ngx_http_comment_moderation_variables.c)
+# nginx-facing sources (they include the module's nginx header), built only
+# inside nginx's tree
+NGINX_SRCS := $(shell grep -l '^\#include "ngx_http_comment_moderation.h"' ngx_module/*.c)
 # the engine: plain C, also built alone for tools, unit tests and fuzzing
 ENGINE_SRCS := $(filter-out $(NGINX_SRCS), $(wildcard ngx_module/*.c))
 HEADERS    := $(wildcard ngx_module/*.h)
@@ -65,6 +63,10 @@ $(BUILD)/nginx/Makefile: config $(SOURCES_LIST)
 	  || { tail -n 20 $(BUILD)/configure.log; exit 1; }
 
 module: $(MODULE)
+
+# the Redis scripts travel inside the module as C strings
+ngx_module/ngx_http_comment_moderation_lua.h: $(wildcard ngx_module/lua/*.lua) scripts/gen-lua-header
+	scripts/gen-lua-header
 
 $(MODULE): $(BUILD)/nginx/Makefile $(NGINX_SRCS) $(ENGINE_SRCS) $(HEADERS)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
@@ -134,3 +136,7 @@ demo: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# the shipped rules on the labeled sets in ../shared/data/ (issue 3's targets)
+eval: tools
+	@scripts/eval-all
