@@ -17,6 +17,7 @@
 
 #include "ngx_http_comment_moderation_body.h"
 #include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_redis.h"
 
 
 /* the comment's roles that come from the body; the rest is request metadata */
@@ -31,7 +32,8 @@ typedef enum {
 
 
 typedef enum {
-    NGX_HTTP_CM_QUEUE_MARK = 0
+    NGX_HTTP_CM_QUEUE_MARK = 0,     /* forward, marked, to the backend */
+    NGX_HTTP_CM_QUEUE_HOLD          /* keep in Redis for the moderators */
 } ngx_http_comment_moderation_queue_e;
 
 
@@ -48,6 +50,7 @@ typedef enum {
     NGX_HTTP_CM_MSG_QUEUE,
     NGX_HTTP_CM_MSG_INVALID,
     NGX_HTTP_CM_MSG_TOO_LARGE,
+    NGX_HTTP_CM_MSG_UNAVAILABLE,
     NGX_HTTP_CM_MSG_N
 } ngx_http_comment_moderation_msg_e;
 
@@ -63,6 +66,13 @@ typedef struct {
 typedef struct {
     ngx_array_t                  rule_sets;  /* of ngx_http_comment_moderation_
                                                 rule_set_t *, one per path */
+    ngx_http_comment_moderation_redis_conf_t  redis;  /* name.len 0: none */
+    ngx_str_t                    prefix;     /* of every Redis key */
+    ngx_str_t                    secret;     /* keys the identity hashes */
+    ngx_path_t                  *spool_path; /* created for the workers */
+    ngx_str_t                    spool;      /* the file in it */
+    time_t                       keep_rejected;
+    time_t                       reputation_ttl;
 } ngx_http_comment_moderation_main_conf_t;
 
 
@@ -94,11 +104,24 @@ typedef enum {
 typedef struct {
     ngx_uint_t                   decision;   /* NGX_HTTP_CM_* */
     ngx_uint_t                   checked;    /* the body was read and judged */
+    ngx_uint_t                   waiting;    /* for Redis */
     ngx_uint_t                   message;    /* NGX_HTTP_CM_MSG_*, to answer */
     ngx_uint_t                   status;     /* HTTP status, to answer */
     ngx_int_t                    score;
     ngx_str_t                    rules;      /* "a,b" non-shadow rules fired */
     ngx_str_t                    error;      /* why the body is invalid */
+
+    /* for Redis: what was judged, and by which rule set */
+    const cm_engine_t           *engine;
+    ngx_int_t                    version;
+    cm_input_t                   input;
+    cm_result_t                 *result;
+    ngx_str_t                    body;
+    ngx_str_t                    id;         /* the comment's id */
+    ngx_http_comment_moderation_redis_call_t  *call;
+    int                          keep_argc;  /* the keep call, for the spool */
+    const char                 **keep_argv;
+    size_t                      *keep_argvlen;
 } ngx_http_comment_moderation_ctx_t;
 
 
@@ -116,6 +139,18 @@ ngx_table_elt_t *ngx_http_comment_moderation_header_in(ngx_http_request_t *r,
     const char *lowcase_name, ngx_str_t *value);
 
 ngx_int_t ngx_http_comment_moderation_add_variables(ngx_conf_t *cf);
+
+/* Redis on the request path: _store.c calls back into the handler */
+ngx_int_t ngx_http_comment_moderation_check(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+ngx_int_t ngx_http_comment_moderation_keep(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+void ngx_http_comment_moderation_decide(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, const cm_facts_t *facts);
+void ngx_http_comment_moderation_kept(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, ngx_int_t rc);
+ngx_http_comment_moderation_redis_script_t *
+    ngx_http_comment_moderation_store_scripts_init(void);
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_H_INCLUDED_ */

@@ -31,7 +31,9 @@ static ngx_str_t  ngx_http_comment_moderation_messages
         ngx_string("Komentar Anda tidak dapat dibaca. Silakan periksa isinya "
                    "dan kirim ulang."),
         ngx_string("Komentar Anda terlalu panjang. Silakan persingkat dan "
-                   "kirim ulang.")
+                   "kirim ulang."),
+        ngx_string("Komentar Anda belum dapat diproses saat ini. Silakan "
+                   "coba lagi beberapa saat lagi.")
     },
     {
         ngx_string("Your comment cannot be published because it does not "
@@ -41,7 +43,9 @@ static ngx_str_t  ngx_http_comment_moderation_messages
         ngx_string("Your comment could not be read. Please check it and send "
                    "it again."),
         ngx_string("Your comment is too long. Please shorten it and send it "
-                   "again.")
+                   "again."),
+        ngx_string("Your comment cannot be processed right now. Please try "
+                   "again in a moment.")
     }
 };
 
@@ -60,14 +64,16 @@ static ngx_str_t  ngx_http_comment_moderation_outcomes[NGX_HTTP_CM_MSG_N] = {
     ngx_string("reject"),
     ngx_string("queue"),
     ngx_string("invalid"),
-    ngx_string("invalid")
+    ngx_string("invalid"),
+    ngx_string("unavailable")
 };
 
 static ngx_str_t  ngx_http_comment_moderation_cm_param[NGX_HTTP_CM_MSG_N] = {
     ngx_string("cm=rejected"),
     ngx_string("cm=queued"),
     ngx_string("cm=invalid"),
-    ngx_string("cm=too_large")
+    ngx_string("cm=too_large"),
+    ngx_string("cm=unavailable")
 };
 
 static ngx_str_t  ngx_http_comment_moderation_json_type =

@@ -240,6 +240,19 @@ cm_engine_rules(const cm_engine_t *engine)
 
 
 size_t
+cm_engine_windows(const cm_engine_t *engine, const cm_window_t **windows)
+{
+    (void) engine;
+
+    if (windows != NULL) {
+        *windows = NULL;
+    }
+
+    return 0;
+}
+
+
+size_t
 cm_engine_memory(const cm_engine_t *engine)
 {
     size_t  i, size;
@@ -1029,11 +1042,14 @@ cm_span_cmp(const void *a, const void *b)
 
 
 void
-cm_engine_decide(const cm_engine_t *engine, cm_result_t *res)
+cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
+    cm_result_t *res)
 {
     size_t                i;
     const cm_rule_def_t  *hard, *rule;
     static const char    *names[] = { "score", "accept", "queue", "reject" };
+
+    (void) facts;
 
     hard = NULL;
     res->score = 0;

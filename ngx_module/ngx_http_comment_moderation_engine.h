@@ -137,8 +137,21 @@ size_t cm_engine_memory(const cm_engine_t *engine);
 cm_engine_rc_e cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
     const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field);
 
-/* Hard actions, then thresholds: sets res->decision, score and reason. */
-void cm_engine_decide(const cm_engine_t *engine, cm_result_t *res);
+/*
+ * Hard actions, then thresholds: sets res->decision, score and reason.
+ * "facts" is what Redis knew about the comment's identities; NULL when Redis
+ * is not configured or did not answer.  Call once per result, after match.
+ */
+void cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
+    cm_result_t *res);
+
+/*
+ * The distinct (identity, window) pairs the rules' limits need, in a fixed
+ * order: facts->window[i] counts windows[i].  Returns their number; windows
+ * may be NULL.
+ */
+size_t cm_engine_windows(const cm_engine_t *engine,
+    const cm_window_t **windows);
 
 const char *cm_decision_name(cm_decision_e d);   /* "accept", "queue", "reject" */
 

@@ -5,10 +5,18 @@
  */
 
 #include "ngx_http_comment_moderation.h"
+#include "ngx_http_comment_moderation_live.h"
 
 
 static void ngx_http_comment_moderation_body_handler(ngx_http_request_t *r);
-static void ngx_http_comment_moderation_judge(ngx_http_request_t *r,
+static ngx_int_t ngx_http_comment_moderation_judge(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+static void ngx_http_comment_moderation_wait(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+static ngx_uint_t ngx_http_comment_moderation_hold(ngx_http_request_t *r);
+static void ngx_http_comment_moderation_store_and_finish(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+static void ngx_http_comment_moderation_finish(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
 static ngx_int_t ngx_http_comment_moderation_body(ngx_http_request_t *r,
     ngx_str_t *body);
@@ -72,12 +80,14 @@ ngx_http_comment_moderation_handler(ngx_http_request_t *r)
         }
 
         if (ctx->decision == NGX_HTTP_CM_ACCEPT
-            || ctx->decision == NGX_HTTP_CM_QUEUE)
+            || (ctx->decision == NGX_HTTP_CM_QUEUE
+                && cmlcf->queue == NGX_HTTP_CM_QUEUE_MARK))
         {
             rc = ngx_http_comment_moderation_forward(r, ctx);
             return rc == NGX_OK ? NGX_DECLINED : rc;
         }
 
+        /* rejected, invalid, or held in Redis: the module answers */
         rc = ngx_http_comment_moderation_answer(r, ctx);
         ngx_http_finalize_request(r, rc);
         return NGX_DONE;
@@ -107,6 +117,16 @@ ngx_http_comment_moderation_handler(ngx_http_request_t *r)
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_TOO_LARGE,
                                             "body larger than "
                                             "comment_moderation_max_body");
+
+        /* a body we do not read cannot be held for a moderator */
+        if (ctx->decision == NGX_HTTP_CM_QUEUE
+            && cmlcf->queue == NGX_HTTP_CM_QUEUE_HOLD)
+        {
+            ctx->decision = NGX_HTTP_CM_INVALID;
+            ctx->message = NGX_HTTP_CM_MSG_TOO_LARGE;
+            ctx->status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
         if (ctx->decision == NGX_HTTP_CM_INVALID) {
             rc = ngx_http_discard_request_body(r);
             if (rc != NGX_OK) {
@@ -139,57 +159,74 @@ ngx_http_comment_moderation_handler(ngx_http_request_t *r)
 static void
 ngx_http_comment_moderation_body_handler(ngx_http_request_t *r)
 {
-    ngx_http_comment_moderation_ctx_t  *ctx;
+    ngx_http_comment_moderation_ctx_t        *ctx;
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
 
     ctx = ngx_http_comment_moderation_get_ctx(r);
-
-    ngx_http_comment_moderation_judge(r, ctx);
-    ctx->checked = 1;
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
 
     /* the upstream sends the body again, byte for byte */
     r->preserve_body = 1;
 
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
+    if (ngx_http_comment_moderation_judge(r, ctx) != NGX_OK) {
+        /* a body that could not be judged, held for a moderator as sent */
+        if (ctx->decision == NGX_HTTP_CM_QUEUE && cmcf->redis.name.len
+            && ngx_http_comment_moderation_hold(r))
+        {
+            ngx_http_comment_moderation_store_and_finish(r, ctx);
+            return;
+        }
+
+        ngx_http_comment_moderation_finish(r, ctx);
+        return;
+    }
+
+    if (cmcf->redis.name.len
+        && ngx_http_comment_moderation_check(r, ctx) == NGX_AGAIN)
+    {
+        ngx_http_comment_moderation_wait(r, ctx);
+        return;
+    }
+
+    ngx_http_comment_moderation_decide(r, ctx, NULL);
 }
 
 
-static void
+/*
+ * Reads and matches the comment.  NGX_OK: ctx->result holds the matches,
+ * to be decided; otherwise the body was invalid and ctx says what to do.
+ */
+static ngx_int_t
 ngx_http_comment_moderation_judge(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
-    u_char                                  *p;
-    size_t                                   len;
-    ngx_str_t                                body;
-    ngx_int_t                                rc;
-    cm_alloc_t                               a;
-    cm_input_t                               in;
-    cm_field_e                               bad_field;
-    cm_fields_t                              fields;
-    cm_result_t                              res;
-    cm_engine_rc_e                           erc;
-    cm_body_error_t                          berr;
-    const char                              *error;
-    const cm_engine_t                       *engine;
-    ngx_table_elt_t                         *ct;
-    ngx_http_comment_moderation_loc_conf_t  *cmlcf;
+    ngx_int_t                                 rc;
+    cm_alloc_t                                a;
+    cm_field_e                                bad_field;
+    cm_fields_t                               fields;
+    cm_engine_rc_e                            erc;
+    cm_body_error_t                           berr;
+    const char                               *error;
+    ngx_table_elt_t                          *ct;
+    ngx_http_comment_moderation_loc_conf_t   *cmlcf;
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
 
     cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
-    engine = cmlcf->rule_set->engine;
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
 
-    rc = ngx_http_comment_moderation_body(r, &body);
+    rc = ngx_http_comment_moderation_body(r, &ctx->body);
 
     if (rc == NGX_DECLINED) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_TOO_LARGE,
                                             "body larger than "
                                             "comment_moderation_max_body");
-        return;
+        return NGX_DECLINED;
     }
 
     if (rc != NGX_OK) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
                                             "the body could not be read");
-        return;
+        return NGX_DECLINED;
     }
 
     a.alloc = ngx_http_comment_moderation_palloc;
@@ -200,67 +237,104 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
 
     if (cm_body_parse(ct ? (char *) ct->value.data : "",
                       ct ? ct->value.len : 0,
-                      (char *) body.data, body.len, &a, &fields, &berr)
+                      (char *) ctx->body.data, ctx->body.len, &a, &fields,
+                      &berr)
         != CM_BODY_OK)
     {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
                                             berr.reason);
-        return;
+        return NGX_DECLINED;
     }
 
-    rc = ngx_http_comment_moderation_input(r, cmlcf, &fields, &in, &error);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
-                                            error);
-        return;
-    }
+    rc = ngx_http_comment_moderation_input(r, cmlcf, &fields, &ctx->input,
+                                           &error);
 
     if (rc != NGX_OK) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
-                                            "out of memory");
-        return;
+                                            rc == NGX_DECLINED
+                                            ? error : "out of memory");
+        return NGX_DECLINED;
     }
 
-    erc = cm_engine_match(engine, &in, &a, &res, &bad_field);
+    /* the set published to Redis, if any, else the rule files */
+    if (cmcf->redis.name.len) {
+        ctx->engine = ngx_http_comment_moderation_live_engine(r,
+                                        cmlcf->rule_set->engine, &ctx->version);
+    } else {
+        ctx->engine = cmlcf->rule_set->engine;
+    }
+
+    ctx->result = ngx_palloc(r->pool, sizeof(cm_result_t));
+    if (ctx->result == NULL) {
+        ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
+                                            "out of memory");
+        return NGX_DECLINED;
+    }
+
+    erc = cm_engine_match(ctx->engine, &ctx->input, &a, ctx->result,
+                          &bad_field);
 
     if (erc == CM_ENGINE_INVALID_UTF8) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
                                             bad_field == CM_FIELD_TEXT
                                             ? "invalid UTF-8 in the comment"
                                             : "invalid UTF-8 in a field");
-        return;
+        return NGX_DECLINED;
     }
 
     if (erc != CM_ENGINE_OK) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
                                             "out of memory");
-        return;
+        return NGX_DECLINED;
     }
 
-    cm_engine_decide(engine, &res);
-
-    if (res.limit_rule != NULL) {
+    if (ctx->result->limit_rule != NULL) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "comment moderation: rule \"%s\" (%s:%ui) hit the "
-                      "regex match limit", res.limit_rule->name,
-                      res.limit_rule->file, (ngx_uint_t) res.limit_rule->line);
+                      "regex match limit", ctx->result->limit_rule->name,
+                      ctx->result->limit_rule->file,
+                      (ngx_uint_t) ctx->result->limit_rule->line);
     }
 
-    ctx->score = res.score;
+    return NGX_OK;
+}
 
-    len = cm_result_rule_names(&res, NULL, 0);
+
+/*
+ * The decision, with what Redis knew (facts NULL: nothing).  A comment held
+ * or rejected is then kept in Redis, or in the spool, before the answer.
+ */
+void
+ngx_http_comment_moderation_decide(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, const cm_facts_t *facts)
+{
+    u_char                                   *p;
+    size_t                                    len;
+    cm_result_t                              *res;
+    ngx_http_comment_moderation_loc_conf_t   *cmlcf;
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
+
+    cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
+    res = ctx->result;
+
+    cm_engine_decide(ctx->engine, facts, res);
+
+    ctx->score = res->score;
+
+    len = cm_result_rule_names(res, NULL, 0);
     p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
                                             "out of memory");
+        ngx_http_comment_moderation_finish(r, ctx);
         return;
     }
 
-    ctx->rules.len = cm_result_rule_names(&res, (char *) p, len + 1);
+    ctx->rules.len = cm_result_rule_names(res, (char *) p, len + 1);
     ctx->rules.data = p;
 
-    switch (res.decision) {
+    switch (res->decision) {
 
     case CM_DECISION_REJECT:
         ctx->decision = NGX_HTTP_CM_REJECT;
@@ -271,17 +345,121 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
     case CM_DECISION_QUEUE:
         ctx->decision = NGX_HTTP_CM_QUEUE;
         ctx->message = NGX_HTTP_CM_MSG_QUEUE;
+        ctx->status = NGX_HTTP_ACCEPTED;
         break;
 
     default: /* CM_DECISION_ACCEPT */
         ctx->decision = NGX_HTTP_CM_ACCEPT;
+        ngx_http_comment_moderation_finish(r, ctx);
         return;
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "comment moderation: %V, score %i, rules: %V (%s)",
+                  "comment moderation: %V, score %i, rules: %V (%s)%s%V",
                   &ngx_http_comment_moderation_decision_names[ctx->decision],
-                  ctx->score, &ctx->rules, res.reason);
+                  ctx->score, &ctx->rules, res->reason,
+                  ctx->id.len ? ", id " : "", &ctx->id);
+
+    if (cmcf->redis.name.len == 0
+        || (ctx->decision == NGX_HTTP_CM_QUEUE
+            && !ngx_http_comment_moderation_hold(r)))
+    {
+        ngx_http_comment_moderation_finish(r, ctx);
+        return;
+    }
+
+    ngx_http_comment_moderation_store_and_finish(r, ctx);
+}
+
+
+static ngx_uint_t
+ngx_http_comment_moderation_hold(ngx_http_request_t *r)
+{
+    ngx_http_comment_moderation_loc_conf_t  *cmlcf;
+
+    cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
+
+    return cmlcf->queue == NGX_HTTP_CM_QUEUE_HOLD;
+}
+
+
+/* keeps the comment in Redis (or the spool), then the answer */
+static void
+ngx_http_comment_moderation_store_and_finish(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ctx->decision == NGX_HTTP_CM_QUEUE) {
+        ctx->message = NGX_HTTP_CM_MSG_QUEUE;
+        ctx->status = NGX_HTTP_ACCEPTED;
+    }
+
+    rc = ngx_http_comment_moderation_keep(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        ngx_http_comment_moderation_wait(r, ctx);
+        return;
+    }
+
+    ngx_http_comment_moderation_kept(r, ctx, rc);
+}
+
+
+/* After keeping a held or rejected comment: NGX_OK in Redis or the spool. */
+void
+ngx_http_comment_moderation_kept(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, ngx_int_t rc)
+{
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "comment moderation: comment %V could be kept neither "
+                      "in redis nor in the spool", &ctx->id);
+
+        /* never say "held" for a comment nobody will see */
+        if (ctx->decision == NGX_HTTP_CM_QUEUE) {
+            ctx->decision = NGX_HTTP_CM_INVALID;
+            ctx->message = NGX_HTTP_CM_MSG_UNAVAILABLE;
+            ctx->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
+
+    ngx_http_comment_moderation_finish(r, ctx);
+}
+
+
+/* The request waits for Redis without a socket of its own to watch. */
+static void
+ngx_http_comment_moderation_wait(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx)
+{
+    ctx->waiting = 1;
+
+    /* a client that goes away ends the request: the cleanup cancels the call */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+}
+
+
+/* Judged: the phases go on, and the handler acts on the decision. */
+static void
+ngx_http_comment_moderation_finish(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+    ctx->checked = 1;
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+
+    if (ctx->waiting) {
+        /* resumed from a Redis callback, not from nginx's request code */
+        ctx->waiting = 0;
+        ngx_http_run_posted_requests(c);
+    }
 }
 
 
@@ -580,10 +758,14 @@ ngx_http_comment_moderation_get_ctx(ngx_http_request_t *r)
 }
 
 
+/* the request is going: a Redis reply must not find it */
 static void
 ngx_http_comment_moderation_cleanup(void *data)
 {
-    /* nothing to free: the cleanup only marks where the context lives */
+    ngx_http_comment_moderation_ctx_t  *ctx = data;
+
+    ngx_http_comment_moderation_redis_cancel(ctx->call);
+    ctx->call = NULL;
 }
 
 

@@ -4,11 +4,21 @@
  */
 
 #include "ngx_http_comment_moderation.h"
+#include "ngx_http_comment_moderation_live.h"
+#include "ngx_http_comment_moderation_spool.h"
 
 
 static ngx_int_t ngx_http_comment_moderation_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_comment_moderation_init(ngx_conf_t *cf);
 static void *ngx_http_comment_moderation_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_comment_moderation_init_main_conf(ngx_conf_t *cf,
+    void *conf);
+static char *ngx_http_comment_moderation_redis(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_comment_moderation_secret(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle);
+static void ngx_http_comment_moderation_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_comment_moderation_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_comment_moderation_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -38,6 +48,7 @@ static ngx_conf_enum_t  ngx_http_comment_moderation_langs[] = {
 
 static ngx_conf_enum_t  ngx_http_comment_moderation_queues[] = {
     { ngx_string("mark"), NGX_HTTP_CM_QUEUE_MARK },
+    { ngx_string("hold"), NGX_HTTP_CM_QUEUE_HOLD },
     { ngx_null_string, 0 }
 };
 
@@ -52,7 +63,8 @@ static ngx_str_t  ngx_http_comment_moderation_message_names[] = {
     ngx_string("reject"),
     ngx_string("queue"),
     ngx_string("invalid"),
-    ngx_string("too_large")
+    ngx_string("too_large"),
+    ngx_string("unavailable")
 };
 
 
@@ -145,6 +157,48 @@ static ngx_command_t  ngx_http_comment_moderation_commands[] = {
       offsetof(ngx_http_comment_moderation_loc_conf_t, queue),
       &ngx_http_comment_moderation_queues },
 
+    { ngx_string("comment_moderation_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_comment_moderation_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("comment_moderation_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_main_conf_t, prefix),
+      NULL },
+
+    { ngx_string("comment_moderation_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_comment_moderation_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("comment_moderation_spool_path"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_path_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_main_conf_t, spool_path),
+      NULL },
+
+    { ngx_string("comment_moderation_keep_rejected"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_main_conf_t, keep_rejected),
+      NULL },
+
+    { ngx_string("comment_moderation_reputation_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_main_conf_t, reputation_ttl),
+      NULL },
+
       ngx_null_command
 };
 
@@ -154,7 +208,7 @@ static ngx_http_module_t  ngx_http_comment_moderation_module_ctx = {
     ngx_http_comment_moderation_init,      /* postconfiguration */
 
     ngx_http_comment_moderation_create_main_conf, /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_comment_moderation_init_main_conf, /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -171,10 +225,10 @@ ngx_module_t  ngx_http_comment_moderation_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_comment_moderation_init_process, /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_comment_moderation_exit_process, /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -197,7 +251,154 @@ ngx_http_comment_moderation_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->redis.name = { 0, NULL };
+     *     cmcf->prefix = { 0, NULL };
+     *     cmcf->secret = { 0, NULL };
+     *     cmcf->spool_path = NULL;
+     */
+
+    cmcf->keep_rejected = NGX_CONF_UNSET;
+    cmcf->reputation_ttl = NGX_CONF_UNSET;
+
     return cmcf;
+}
+
+
+static char *
+ngx_http_comment_moderation_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_comment_moderation_main_conf_t *cmcf = conf;
+
+    u_char  *p;
+
+    static ngx_path_init_t  ngx_http_comment_moderation_spool_default = {
+        ngx_string("comment_moderation_spool"), { 0, 0, 0 }
+    };
+
+    if (cmcf->prefix.data == NULL) {
+        ngx_str_set(&cmcf->prefix, "cm:");
+    }
+
+    ngx_conf_init_value(cmcf->keep_rejected, 14 * 86400);
+    ngx_conf_init_value(cmcf->reputation_ttl, 90 * 86400);
+
+    if (cmcf->redis.name.len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    if (cmcf->secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"comment_moderation_redis\" needs "
+                           "\"comment_moderation_secret\": a long random "
+                           "string, the same on every nginx host");
+        return NGX_CONF_ERROR;
+    }
+
+    /* nginx creates the folder at start, owned by the worker user */
+    if (ngx_conf_merge_path_value(cf, &cmcf->spool_path, NULL,
+                                  &ngx_http_comment_moderation_spool_default)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->spool.len = cmcf->spool_path->name.len + sizeof("/comments.spool") - 1;
+    p = ngx_pnalloc(cf->pool, cmcf->spool.len + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->spool.data = p;
+    ngx_sprintf(p, "%V/comments.spool%Z", &cmcf->spool_path->name);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_comment_moderation_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_comment_moderation_main_conf_t *cmcf = conf;
+
+    if (cmcf->redis.name.len) {
+        return "is duplicate";
+    }
+
+    return ngx_http_comment_moderation_redis_parse(cf, &cmcf->redis);
+}
+
+
+/* comment_moderation_secret TEXT | file=PATH (the first line of the file) */
+static char *
+ngx_http_comment_moderation_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_comment_moderation_main_conf_t *cmcf = conf;
+
+    u_char     *p, *last;
+    ssize_t     n;
+    ngx_str_t  *value, name;
+    ngx_file_t  file;
+    u_char      buf[1024];
+
+    if (cmcf->secret.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len < 5 || ngx_strncmp(value[1].data, "file=", 5) != 0) {
+        cmcf->secret = value[1];
+        goto check;
+    }
+
+    name.data = value[1].data + 5;
+    name.len = value[1].len - 5;
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open secret file \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_file(&file, buf, sizeof(buf), 0);
+    ngx_close_file(file.fd);
+
+    if (n == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    last = buf + n;
+    for (p = buf; p < last && *p != CR && *p != LF; p++) { /* void */ }
+
+    cmcf->secret.len = p - buf;
+    cmcf->secret.data = ngx_pnalloc(cf->pool, cmcf->secret.len);
+    if (cmcf->secret.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(cmcf->secret.data, buf, cmcf->secret.len);
+
+check:
+
+    if (cmcf->secret.len < 16) {
+        return "is too short: use at least 16 random characters";
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -272,6 +473,17 @@ ngx_http_comment_moderation_merge_loc_conf(ngx_conf_t *cf, void *parent,
         if (conf->message[i].data == NULL) {
             conf->message[i] = prev->message[i];
         }
+    }
+
+    if (conf->queue == NGX_HTTP_CM_QUEUE_HOLD
+        && ((ngx_http_comment_moderation_main_conf_t *)
+            ngx_http_conf_get_module_main_conf(cf,
+                ngx_http_comment_moderation_module))->redis.name.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"comment_moderation_queue hold\" keeps comments "
+                           "in Redis: it needs \"comment_moderation_redis\"");
+        return NGX_CONF_ERROR;
     }
 
     if (conf->enable && conf->rule_set == NULL) {
@@ -461,7 +673,7 @@ ngx_http_comment_moderation_message(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "unknown message \"%V\" (messages are: reject, queue, "
-                       "invalid, too_large)", &value[1]);
+                       "invalid, too_large, unavailable)", &value[1]);
 
     return NGX_CONF_ERROR;
 }
@@ -495,4 +707,54 @@ ngx_http_comment_moderation_init(ngx_conf_t *cf)
     *h = ngx_http_comment_moderation_handler;
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_comment_moderation_main_conf_t     *cmcf;
+    ngx_http_comment_moderation_redis_script_t  *keep;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                            ngx_http_comment_moderation_module);
+
+    if (cmcf == NULL || cmcf->redis.name.len == 0) {
+        return NGX_OK;
+    }
+
+    keep = ngx_http_comment_moderation_store_scripts_init();
+
+    if (ngx_http_comment_moderation_redis_init_process(cycle, &cmcf->redis)
+        != NGX_OK
+        || ngx_http_comment_moderation_live_init_process(cycle, &cmcf->prefix)
+           != NGX_OK
+        || ngx_http_comment_moderation_spool_init_process(cycle, &cmcf->spool,
+                                                          keep)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_comment_moderation_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                            ngx_http_comment_moderation_module);
+
+    if (cmcf == NULL || cmcf->redis.name.len == 0) {
+        return;
+    }
+
+    ngx_http_comment_moderation_spool_exit_process();
+    ngx_http_comment_moderation_live_exit_process();
+
+    /* last: what the others cancelled is freed by hiredis here */
+    ngx_http_comment_moderation_redis_exit_process();
 }

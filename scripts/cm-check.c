@@ -256,7 +256,7 @@ cm_check_one(const cm_engine_t *engine, cm_check_opts_t *o)
     rc = 0;
 
     if (erc == CM_ENGINE_OK) {
-        cm_engine_decide(engine, &res);
+        cm_engine_decide(engine, NULL, &res);
 
         if (o->json) {
             cm_check_print_json(&res, &o->in);
@@ -538,7 +538,7 @@ cm_check_batch(const cm_engine_t *engine, cm_check_opts_t *o)
         t0 = cm_check_now_us();
         erc = cm_engine_match(engine, &o->in, &a, &res, &bad);
         if (erc == CM_ENGINE_OK) {
-            cm_engine_decide(engine, &res);
+            cm_engine_decide(engine, NULL, &res);
         }
         total += cm_check_now_us() - t0;
         count++;

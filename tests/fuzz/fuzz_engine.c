@@ -197,7 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = cm_engine_match(engine, &in, &a, &res, &bad);
 
     if (rc == CM_ENGINE_OK) {
-        cm_engine_decide(engine, &res);
+        cm_engine_decide(engine, NULL, &res);
         cm_fuzz_check(&res, &in);
 
     } else if (rc != CM_ENGINE_INVALID_UTF8

@@ -75,7 +75,7 @@ check_fields(rule_set_t *rs, void **state, const cm_input_t *in,
 
     assert_int_equal(cm_engine_match(rs->engine, in, &a, res, &bad),
                      CM_ENGINE_OK);
-    cm_engine_decide(rs->engine, res);
+    cm_engine_decide(rs->engine, NULL, res);
 }
 
 

@@ -1,0 +1,42 @@
+-- Keeps a held or rejected comment, once: a comment id that is already
+-- stored is left alone, so a write retried from the spool lands once.
+--
+-- KEYS[1]  the comment                  (P c:<id>, a hash)
+-- KEYS[2]  its state's index            (P q:pending | P q:rejected, a zset)
+-- KEYS[3]  its article's index          (P q:article:<article>, a zset)
+-- KEYS[4..6] reputation: author, address, network
+-- KEYS[7..8] rejections in 24 h: author, network
+-- ARGV[1]  id   ARGV[2] state (pending|rejected)   ARGV[3] time, ms
+-- ARGV[4]  keep the comment this long, s (0: no expiry)   ARGV[5] reputation TTL, s
+-- ARGV[6..] field, value, ... of the comment
+--
+-- Returns 1 if stored, 0 if it was there already.
+local id, state, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local keep, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+
+redis.call('HSET', KEYS[1], 'id', id, 'state', state, 'time', now,
+           unpack(ARGV, 6))
+redis.call('ZADD', KEYS[2], now, id)
+redis.call('ZADD', KEYS[3], now, id)
+if keep > 0 then
+  redis.call('EXPIRE', KEYS[1], keep)
+end
+
+local counter = state == 'rejected' and 'rejected' or 'queued'
+for i = 4, 6 do
+  redis.call('HINCRBY', KEYS[i], counter, 1)
+  redis.call('EXPIRE', KEYS[i], ttl)
+end
+if state == 'rejected' then
+  for i = 7, 8 do
+    if redis.call('INCR', KEYS[i]) == 1 then
+      redis.call('EXPIRE', KEYS[i], 86400)
+    end
+  end
+end
+
+return 1
