@@ -139,6 +139,8 @@ ngx_table_elt_t *ngx_http_comment_moderation_header_in(ngx_http_request_t *r,
     const char *lowcase_name, ngx_str_t *value);
 
 ngx_int_t ngx_http_comment_moderation_add_variables(ngx_conf_t *cf);
+char *ngx_http_comment_moderation_conf_file_line(ngx_conf_t *cf,
+    ngx_str_t *arg, size_t skip, ngx_str_t *line);
 
 /* Redis on the request path: _store.c calls back into the handler */
 ngx_int_t ngx_http_comment_moderation_check(ngx_http_request_t *r,

@@ -339,11 +339,8 @@ ngx_http_comment_moderation_secret(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_comment_moderation_main_conf_t *cmcf = conf;
 
-    u_char     *p, *last;
-    ssize_t     n;
-    ngx_str_t  *value, name;
-    ngx_file_t  file;
-    u_char      buf[1024];
+    char       *rv;
+    ngx_str_t  *value;
 
     if (cmcf->secret.len) {
         return "is duplicate";
@@ -351,13 +348,41 @@ ngx_http_comment_moderation_secret(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
-    if (value[1].len < 5 || ngx_strncmp(value[1].data, "file=", 5) != 0) {
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "file=", 5) == 0) {
+        rv = ngx_http_comment_moderation_conf_file_line(cf, &value[1], 5,
+                                                        &cmcf->secret);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+
+    } else {
         cmcf->secret = value[1];
-        goto check;
     }
 
-    name.data = value[1].data + 5;
-    name.len = value[1].len - 5;
+    if (cmcf->secret.len < 16) {
+        return "is too short: use at least 16 random characters";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The first line of the file named by arg after "skip" bytes ("file=..."),
+ * relative to the configuration's folder: secrets kept out of nginx.conf.
+ */
+char *
+ngx_http_comment_moderation_conf_file_line(ngx_conf_t *cf, ngx_str_t *arg,
+    size_t skip, ngx_str_t *line)
+{
+    u_char      *p, *last;
+    ssize_t      n;
+    ngx_str_t    name;
+    ngx_file_t   file;
+    u_char       buf[1024];
+
+    name.data = arg->data + skip;
+    name.len = arg->len - skip;
 
     if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -370,7 +395,7 @@ ngx_http_comment_moderation_secret(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot open secret file \"%V\"", &name);
+                           ngx_open_file_n " \"%V\" failed", &name);
         return NGX_CONF_ERROR;
     }
 
@@ -384,19 +409,13 @@ ngx_http_comment_moderation_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     last = buf + n;
     for (p = buf; p < last && *p != CR && *p != LF; p++) { /* void */ }
 
-    cmcf->secret.len = p - buf;
-    cmcf->secret.data = ngx_pnalloc(cf->pool, cmcf->secret.len);
-    if (cmcf->secret.data == NULL) {
+    line->len = p - buf;
+    line->data = ngx_pnalloc(cf->pool, line->len);
+    if (line->data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memcpy(cmcf->secret.data, buf, cmcf->secret.len);
-
-check:
-
-    if (cmcf->secret.len < 16) {
-        return "is too short: use at least 16 random characters";
-    }
+    ngx_memcpy(line->data, buf, line->len);
 
     return NGX_CONF_OK;
 }

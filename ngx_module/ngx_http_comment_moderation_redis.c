@@ -825,15 +825,11 @@ char *
 ngx_http_comment_moderation_redis_parse(ngx_conf_t *cf,
     ngx_http_comment_moderation_redis_conf_t *rcf)
 {
-    u_char      *p;
-    ssize_t      n;
-    ngx_str_t   *value, s, file;
+    ngx_str_t   *value, s;
     ngx_int_t    num;
     ngx_url_t    u;
     ngx_uint_t   i;
-    ngx_file_t   f;
     ngx_msec_t  *msp;
-    u_char       buf[256];
 
     value = cf->args->elts;
 
@@ -888,42 +884,10 @@ ngx_http_comment_moderation_redis_parse(ngx_conf_t *cf,
         }
 
         if (ngx_strncmp(s.data, "password_file=", 14) == 0) {
-            file.data = s.data + 14;
-            file.len = s.len - 14;
-
-            if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(&f, sizeof(ngx_file_t));
-            f.name = file;
-            f.log = cf->log;
-            f.fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-            if (f.fd == NGX_INVALID_FILE) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                                   "cannot open redis password file \"%V\"",
-                                   &file);
-                return NGX_CONF_ERROR;
-            }
-
-            n = ngx_read_file(&f, buf, sizeof(buf) - 1, 0);
-            ngx_close_file(f.fd);
-
-            if (n == NGX_ERROR) {
-                return NGX_CONF_ERROR;
-            }
-
-            /* one line, the trailing newline is not part of it */
-            p = buf + n;
-            while (p > buf && (p[-1] == '\n' || p[-1] == '\r')) {
-                p--;
-            }
-
-            rcf->password.len = p - buf;
-            rcf->password.data = ngx_pstrdup(cf->pool,
-                                             &(ngx_str_t) { p - buf, buf });
-            if (rcf->password.data == NULL) {
+            if (ngx_http_comment_moderation_conf_file_line(cf, &s, 14,
+                                                           &rcf->password)
+                != NGX_CONF_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 

@@ -47,6 +47,19 @@ static ngx_int_t ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
 
 
+/* the identity keys, KEYS[1..5] of check.lua and KEYS[4..8] of store.lua */
+static const struct {
+    const char  *name;
+    cm_ident_e   ident;
+}  ngx_http_comment_moderation_rep_keys[] = {
+    { "rep:a:", CM_IDENT_AUTHOR }, { "rep:i:", CM_IDENT_IP },
+    { "rep:n:", CM_IDENT_NETWORK }, { "rej24:a:", CM_IDENT_AUTHOR },
+    { "rej24:n:", CM_IDENT_NETWORK }
+};
+
+#define NGX_HTTP_CM_REP_KEYS  5
+
+
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_check_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_store_script;
 
@@ -84,7 +97,6 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
     ngx_http_comment_moderation_idents_t      id;
     ngx_http_comment_moderation_main_conf_t  *cmcf;
 
-    static const char  *rep[] = { "rep:a:", "rep:i:", "rep:n:" };
     static const char  *ident_names[] = { "a", "i", "n", "t" };
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
@@ -100,21 +112,15 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
     /* EVALSHA sha numkeys: filled in by _redis_eval() at 0 and 1 */
     argc = 3;
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NGX_HTTP_CM_REP_KEYS; i++) {
         argv[argc] = (char *) ngx_http_comment_moderation_key(r->pool,
-                                   &cmcf->prefix, rep[i], id.hash[i],
-                                   NGX_HTTP_CM_HASH_LEN);
-        argvlen[argc++] = cmcf->prefix.len + 6 + NGX_HTTP_CM_HASH_LEN;
+                              &cmcf->prefix,
+                              ngx_http_comment_moderation_rep_keys[i].name,
+                              id.hash[ngx_http_comment_moderation_rep_keys[i].ident],
+                              NGX_HTTP_CM_HASH_LEN);
+        argvlen[argc] = ngx_strlen(argv[argc]);
+        argc++;
     }
-
-    argv[argc] = (char *) ngx_http_comment_moderation_key(r->pool,
-                               &cmcf->prefix, "rej24:a:", id.hash[0],
-                               NGX_HTTP_CM_HASH_LEN);
-    argvlen[argc++] = cmcf->prefix.len + 8 + NGX_HTTP_CM_HASH_LEN;
-    argv[argc] = (char *) ngx_http_comment_moderation_key(r->pool,
-                               &cmcf->prefix, "rej24:n:", id.hash[2],
-                               NGX_HTTP_CM_HASH_LEN);
-    argvlen[argc++] = cmcf->prefix.len + 8 + NGX_HTTP_CM_HASH_LEN;
 
     hour = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     if (hour == NULL) {
@@ -288,6 +294,7 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
         "referer", "user"
     };
 
+
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
     res = ctx->result;
 
@@ -344,21 +351,13 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
                           ctx->input.len[CM_FIELD_ARTICLE]);
     NGX_HTTP_CM_ARG(p, cmcf->prefix.len + 10 + ctx->input.len[CM_FIELD_ARTICLE]);
 
-    p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "rep:a:",
-                                        id.hash[0], NGX_HTTP_CM_HASH_LEN);
-    NGX_HTTP_CM_ARG(p, cmcf->prefix.len + 6 + NGX_HTTP_CM_HASH_LEN);
-    p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "rep:i:",
-                                        id.hash[1], NGX_HTTP_CM_HASH_LEN);
-    NGX_HTTP_CM_ARG(p, cmcf->prefix.len + 6 + NGX_HTTP_CM_HASH_LEN);
-    p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "rep:n:",
-                                        id.hash[2], NGX_HTTP_CM_HASH_LEN);
-    NGX_HTTP_CM_ARG(p, cmcf->prefix.len + 6 + NGX_HTTP_CM_HASH_LEN);
-    p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "rej24:a:",
-                                        id.hash[0], NGX_HTTP_CM_HASH_LEN);
-    NGX_HTTP_CM_ARG(p, cmcf->prefix.len + 8 + NGX_HTTP_CM_HASH_LEN);
-    p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "rej24:n:",
-                                        id.hash[2], NGX_HTTP_CM_HASH_LEN);
-    NGX_HTTP_CM_ARG(p, cmcf->prefix.len + 8 + NGX_HTTP_CM_HASH_LEN);
+    for (i = 0; i < NGX_HTTP_CM_REP_KEYS; i++) {
+        p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix,
+                              ngx_http_comment_moderation_rep_keys[i].name,
+                              id.hash[ngx_http_comment_moderation_rep_keys[i].ident],
+                              NGX_HTTP_CM_HASH_LEN);
+        NGX_HTTP_CM_ARG(p, ngx_strlen(p));
+    }
 
     /* ARGV: id, state, time, keep, reputation TTL, then the fields */
     NGX_HTTP_CM_ARG_STR(ctx->id);
