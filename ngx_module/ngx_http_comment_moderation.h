@@ -105,6 +105,7 @@ typedef struct {
     ngx_uint_t                   decision;   /* NGX_HTTP_CM_* */
     ngx_uint_t                   checked;    /* the body was read and judged */
     ngx_uint_t                   waiting;    /* for Redis */
+    ngx_uint_t                   redis_failed;  /* its check did */
     ngx_uint_t                   message;    /* NGX_HTTP_CM_MSG_*, to answer */
     ngx_uint_t                   status;     /* HTTP status, to answer */
     ngx_int_t                    score;

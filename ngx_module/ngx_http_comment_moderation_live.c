@@ -205,7 +205,7 @@ ngx_http_comment_moderation_live_poll(ngx_event_t *ev)
 
         lv->call = ngx_http_comment_moderation_redis_send(2, argv, argvlen,
                                      ngx_http_comment_moderation_live_active,
-                                     NULL);
+                                     NULL, 0);
     }
 
     ngx_http_comment_moderation_live_rearm();
@@ -244,14 +244,14 @@ ngx_http_comment_moderation_live_active(void *data, redisReply *reply)
 
     lv->call = ngx_http_comment_moderation_redis_send(2, argv, argvlen,
                                     ngx_http_comment_moderation_live_fetched,
-                                    (void *) version);
+                                    (void *) (intptr_t) version, 0);
 }
 
 
 static void
 ngx_http_comment_moderation_live_fetched(void *data, redisReply *reply)
 {
-    ngx_int_t                            version = (ngx_int_t) data;
+    ngx_int_t                            version = (intptr_t) data;
     ngx_http_comment_moderation_live_t  *lv = &ngx_http_comment_moderation_live;
 
     lv->call = NULL;
@@ -341,8 +341,6 @@ ngx_http_comment_moderation_live_start(ngx_int_t version, redisReply *reply)
         *p++ = '\0';
     }
 
-    job->took = ngx_current_msec;
-
     if (pthread_attr_init(&attr) != 0) {
         ngx_free(job);
         return NGX_ERROR;
@@ -372,9 +370,12 @@ ngx_http_comment_moderation_live_compile(void *data)
 {
     ngx_http_comment_moderation_live_job_t  *job = data;
 
+    struct timespec    start, end;
     cm_rules_source_t  src;
 
     src = cm_rules_bundle_source(&job->bundle);
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
 
     job->rules = cm_rules_load(&src, job->entry, job->err, sizeof(job->err));
 
@@ -382,6 +383,10 @@ ngx_http_comment_moderation_live_compile(void *data)
         job->engine = cm_engine_compile(job->rules, job->err,
                                         sizeof(job->err));
     }
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    job->took = (end.tv_sec - start.tv_sec) * 1000
+                + (end.tv_nsec - start.tv_nsec) / 1000000;
 
     __atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
 
@@ -424,7 +429,7 @@ ngx_http_comment_moderation_live_finish(void)
     ngx_log_error(NGX_LOG_NOTICE, lv->log, 0,
                   "comment moderation: rule set version %i from redis in "
                   "use: %uz rules, compiled in %M ms", set->version,
-                  set->rules->nrules, ngx_current_msec - job->took);
+                  set->rules->nrules, job->took);
 
     old = lv->current;
     lv->current = set;

@@ -84,6 +84,8 @@ static const char  ngx_http_comment_moderation_lua_store[] =
     "redis.call('ZADD', KEYS[3], now, id)\n"
     "if keep > 0 then\n"
     "  redis.call('EXPIRE', KEYS[1], keep)\n"
+    "  -- the index forgets what has expired\n"
+    "  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep * 1000)\n"
     "end\n"
     "\n"
     "local counter = state == 'rejected' and 'rejected' or 'queued'\n"

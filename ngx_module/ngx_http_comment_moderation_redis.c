@@ -84,7 +84,7 @@ static void ngx_http_comment_moderation_redis_write_handler(ngx_event_t *ev);
 static ngx_http_comment_moderation_redis_call_t *
     ngx_http_comment_moderation_redis_call(int argc, const char **argv,
     const size_t *argvlen, ngx_http_comment_moderation_redis_handler_pt handler,
-    void *data, ngx_uint_t keep_args);
+    void *data, ngx_uint_t keep_args, ngx_uint_t for_request);
 static ngx_int_t ngx_http_comment_moderation_redis_issue(
     ngx_http_comment_moderation_redis_call_t *call, int argc,
     const char **argv, const size_t *argvlen);
@@ -400,7 +400,7 @@ ngx_http_comment_moderation_redis_on_disconnect(const redisAsyncContext *ac,
 ngx_http_comment_moderation_redis_call_t *
 ngx_http_comment_moderation_redis_send(int argc, const char **argv,
     const size_t *argvlen, ngx_http_comment_moderation_redis_handler_pt handler,
-    void *data)
+    void *data, ngx_uint_t for_request)
 {
     ngx_http_comment_moderation_redis_call_t  *call;
 
@@ -409,7 +409,8 @@ ngx_http_comment_moderation_redis_send(int argc, const char **argv,
     }
 
     call = ngx_http_comment_moderation_redis_call(argc, argv, argvlen,
-                                                  handler, data, 0);
+                                                  handler, data, 0,
+                                                  for_request);
     if (call == NULL) {
         return NULL;
     }
@@ -429,7 +430,8 @@ ngx_http_comment_moderation_redis_call_t *
 ngx_http_comment_moderation_redis_eval(
     ngx_http_comment_moderation_redis_script_t *script, int argc,
     const char **argv, const size_t *argvlen,
-    ngx_http_comment_moderation_redis_handler_pt handler, void *data)
+    ngx_http_comment_moderation_redis_handler_pt handler, void *data,
+    ngx_uint_t for_request)
 {
     ngx_http_comment_moderation_redis_call_t  *call;
 
@@ -439,7 +441,8 @@ ngx_http_comment_moderation_redis_eval(
 
     /* argv[0] and [1] are filled here: EVALSHA sha1 | EVAL body */
     call = ngx_http_comment_moderation_redis_call(argc, argv, argvlen,
-                                                  handler, data, 1);
+                                                  handler, data, 1,
+                                                  for_request);
     if (call == NULL) {
         return NULL;
     }
@@ -471,7 +474,7 @@ ngx_http_comment_moderation_redis_eval(
 static ngx_http_comment_moderation_redis_call_t *
 ngx_http_comment_moderation_redis_call(int argc, const char **argv,
     const size_t *argvlen, ngx_http_comment_moderation_redis_handler_pt handler,
-    void *data, ngx_uint_t keep_args)
+    void *data, ngx_uint_t keep_args, ngx_uint_t for_request)
 {
     int                                        i;
     u_char                                    *p;
@@ -502,7 +505,8 @@ ngx_http_comment_moderation_redis_call(int argc, const char **argv,
     call->timer.handler = ngx_http_comment_moderation_redis_timeout;
     call->timer.data = call;
     call->timer.log = rd->log;
-    call->timer.cancelable = 1;
+    /* a worker leaving gracefully waits for the requests' calls */
+    call->timer.cancelable = !for_request;
 
     if (keep_args) {
         call->argc = argc;

@@ -68,16 +68,20 @@ ngx_uint_t ngx_http_comment_moderation_redis_available(void);
  * Sends a command.  Returns NULL when Redis is unavailable (the caller
  * decides without it, synchronously); else the call, which the caller
  * cancels if it goes away first (its handler is then never called).
+ * A call "for_request" holds a worker's graceful exit until it is answered
+ * or times out; background calls (polls, the spool) do not.
  */
 ngx_http_comment_moderation_redis_call_t *ngx_http_comment_moderation_redis_send(
     int argc, const char **argv, const size_t *argvlen,
-    ngx_http_comment_moderation_redis_handler_pt handler, void *data);
+    ngx_http_comment_moderation_redis_handler_pt handler, void *data,
+    ngx_uint_t for_request);
 
 /* EVALSHA script's sha1 with argv[0..] = numkeys, keys..., args... */
 ngx_http_comment_moderation_redis_call_t *ngx_http_comment_moderation_redis_eval(
     ngx_http_comment_moderation_redis_script_t *script,
     int argc, const char **argv, const size_t *argvlen,
-    ngx_http_comment_moderation_redis_handler_pt handler, void *data);
+    ngx_http_comment_moderation_redis_handler_pt handler, void *data,
+    ngx_uint_t for_request);
 
 void ngx_http_comment_moderation_redis_cancel(
     ngx_http_comment_moderation_redis_call_t *call);

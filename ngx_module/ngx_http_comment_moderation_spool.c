@@ -336,7 +336,7 @@ ngx_http_comment_moderation_spool_send(void)
         sp->call = ngx_http_comment_moderation_redis_eval(sp->script, argc,
                                          argv, argvlen,
                                          ngx_http_comment_moderation_spool_sent,
-                                         NULL);
+                                         NULL, 0);
         if (sp->call == NULL) {
             ngx_http_comment_moderation_spool_rearm();
         }

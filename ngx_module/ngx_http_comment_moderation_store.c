@@ -22,7 +22,9 @@
 #define NGX_HTTP_CM_HASH_LEN      32          /* hex of 16 bytes */
 #define NGX_HTTP_CM_CHECK_ARGS    (4 + 3 + 2 + 1 + CM_ENGINE_MAX_WINDOWS * 2 \
                                    + 4 + 64)
-#define NGX_HTTP_CM_KEEP_FIELDS   20
+/* store.lua's arguments: 2 for EVALSHA, numkeys, 8 keys, 5 fixed ARGV, a
+   pair per role present, 11 pairs more (author ... body) */
+#define NGX_HTTP_CM_KEEP_ARGS     (2 + 1 + 8 + 5 + 2 * CM_FIELD_N + 2 * 11)
 
 
 typedef struct {
@@ -58,6 +60,9 @@ static const struct {
 };
 
 #define NGX_HTTP_CM_REP_KEYS  5
+
+
+static int64_t ngx_http_comment_moderation_now_ms(void);
 
 
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_check_script;
@@ -165,8 +170,7 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
     argvlen[argc] = p - (u_char *) argv[argc];                                 \
     argc++
 
-    NGX_HTTP_CM_ARG_NUM("%M", (ngx_msec_t) (ngx_time() * 1000
-                                            + ngx_timeofday()->msec));
+    NGX_HTTP_CM_ARG_NUM("%L", ngx_http_comment_moderation_now_ms());
     argv[argc] = (char *) ctx->id.data;
     argvlen[argc++] = ctx->id.len;
     NGX_HTTP_CM_ARG_NUM("%T", cmcf->reputation_ttl);
@@ -187,7 +191,7 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
 
     ctx->call = ngx_http_comment_moderation_redis_eval(
                     &ngx_http_comment_moderation_check_script, argc, argv,
-                    argvlen, ngx_http_comment_moderation_checked, r);
+                    argvlen, ngx_http_comment_moderation_checked, r, 1);
 
     return ctx->call ? NGX_AGAIN : NGX_DECLINED;
 }
@@ -259,6 +263,9 @@ ngx_http_comment_moderation_checked(void *data, redisReply *reply)
     }
 
     if (known == NULL) {
+        /* keeping this comment goes straight to the spool: no second wait */
+        ctx->redis_failed = 1;
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "comment moderation: redis check %s: reputation and "
                       "limits unknown for comment %V",
@@ -281,9 +288,9 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     int                                       argc;
     u_char                                   *p;
     size_t                                    i;
-    size_t                                    argvlen[11 + 2 * NGX_HTTP_CM_KEEP_FIELDS];
+    size_t                                    argvlen[NGX_HTTP_CM_KEEP_ARGS];
     ngx_str_t                                *spans, num[4], *ct;
-    const char                               *argv[11 + 2 * NGX_HTTP_CM_KEEP_FIELDS];
+    const char                               *argv[NGX_HTTP_CM_KEEP_ARGS];
     cm_result_t                              *res;
     const cm_view_t                          *folded;
     ngx_http_comment_moderation_idents_t      id;
@@ -316,8 +323,7 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     for (i = 0; i < 4; i++) {
         num[i].data = p;
         p = ngx_sprintf(p, "%L",
-                        i == 0 ? (int64_t) (ngx_time() * 1000
-                                            + ngx_timeofday()->msec)
+                        i == 0 ? ngx_http_comment_moderation_now_ms()
                         : i == 1 ? (int64_t) (ctx->decision == NGX_HTTP_CM_REJECT
                                               ? cmcf->keep_rejected : 0)
                         : i == 2 ? (int64_t) cmcf->reputation_ttl
@@ -423,9 +429,13 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 #undef NGX_HTTP_CM_ARG_STR
 #undef NGX_HTTP_CM_ARG
 
+    if (ctx->redis_failed) {
+        return ngx_http_comment_moderation_spool_it(r, argc, argv, argvlen);
+    }
+
     ctx->call = ngx_http_comment_moderation_redis_eval(
                     &ngx_http_comment_moderation_store_script, argc, argv,
-                    argvlen, ngx_http_comment_moderation_stored, r);
+                    argvlen, ngx_http_comment_moderation_stored, r, 1);
 
     if (ctx->call != NULL) {
         /* if the reply fails, the same call goes to the spool: keep it */
@@ -700,11 +710,24 @@ ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
 
     ctx->id.data = p;
     p = ngx_sprintf(p, "%011xL%04xi%06xi%04xi",
-                    (int64_t) (ngx_time() * 1000 + ngx_timeofday()->msec),
+                    ngx_http_comment_moderation_now_ms(),
                     (ngx_int_t) (ngx_pid & 0xffff),
                     (ngx_int_t) (ngx_random() & 0xffffff),
                     (ngx_int_t) (seq++ & 0xffff));
     ctx->id.len = p - ctx->id.data;
 
     return NGX_OK;
+}
+
+
+static int64_t
+ngx_http_comment_moderation_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    /* not ngx_time() * 1000 + ngx_timeofday()->msec: the macro's cast
+       binds to the sum */
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
 }

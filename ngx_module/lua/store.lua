@@ -24,6 +24,8 @@ redis.call('ZADD', KEYS[2], now, id)
 redis.call('ZADD', KEYS[3], now, id)
 if keep > 0 then
   redis.call('EXPIRE', KEYS[1], keep)
+  -- the index forgets what has expired
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep * 1000)
 end
 
 local counter = state == 'rejected' and 'rejected' or 'queued'

@@ -349,8 +349,26 @@ sub worker_pid {
     return $all[-1];
 }
 
-# stop(): graceful (QUIT), as nginx-tests does: leaked connections are logged
+# stop(): graceful (QUIT), as nginx-tests does: leaked connections are
+# logged; then the backend
 sub stop {
+    my ($self) = @_;
+
+    $self->_quit();
+    $self->{backend}->stop() if $self->{backend};
+
+    return $self;
+}
+
+# restart(): nginx stopped as by stop() and started again on the same prefix
+# and configuration (what it left on disk stays); the backend keeps running
+sub restart {
+    my ($self) = @_;
+
+    return $self->_quit()->run();
+}
+
+sub _quit {
     my ($self) = @_;
     my $pid = delete $self->{pid};
 
@@ -368,8 +386,6 @@ sub stop {
             $self->_reap($pid, 3) or do { kill 'KILL', $pid; waitpid($pid, 0) };
         }
     }
-
-    $self->{backend}->stop() if $self->{backend};
 
     return $self;
 }

@@ -25,17 +25,21 @@ package Test::CM::Redis;
 #     $redis->reset_stats                          # CONFIG RESETSTAT
 #     $redis->wait_for(sub { ... }, $timeout)      # polls until true; the value
 #     my $sub = $redis->subscribe('cm:rules');     # a subscribed connection
+#     my $mon = $redis->monitor();                 # MONITOR: then
+#     $redis->monitored($mon, 0.3)                 # the commands run since
 #     $redis->next_message($sub, 2)                # [channel, message] or undef
 #
 # Failures to inject: pause() and resume() (SIGSTOP, SIGCONT: it stops
 # answering, connections stay open), crash() (SIGKILL), stop() (TERM, and
 # waits), restart() (same port and options; the data is lost unless
-# restart(keep => 1), which SAVEs it first).
+# restart(keep => 1), which SAVEs it first, or loads a SAVE made before a
+# stop() or crash()).
 
 use strict;
 use warnings;
 
 use File::Temp qw/ tempdir /;
+use IO::Select;
 use IO::Socket::INET;
 use IO::Socket::UNIX;
 use POSIX qw/ WNOHANG /;
@@ -317,6 +321,70 @@ sub next_message {
     return $msg && $msg->[0] eq 'message' ? [ @$msg[1, 2] ] : undef;
 }
 
+# monitor(): a connection in MONITOR mode; monitored($conn [, $seconds])
+# then gives the commands Redis ran since, as they arrive within $seconds
+# (default 0.3): [ { client => '127.0.0.1:PORT' or 'lua', db => N,
+# args => [ 'EVALSHA', ... ] } ], oldest first.  Commands run by scripts
+# come as client 'lua' (INFO commandstats counts them with the others).
+sub monitor {
+    my ($self) = @_;
+    my $s = $self->_connect();
+
+    my $oks = defined $self->{password} ? 2 : 1;
+    my $buf = '';
+
+    syswrite($s, (defined $self->{password}
+        ? _encode('AUTH', $self->{password}) : '') . _encode('MONITOR'));
+
+    # sysread, not <$s>: what follows the +OK must stay for monitored()
+    until ($buf =~ s/^(?:\+OK\r\n){$oks}//) {
+        die "MONITOR refused: $buf" if $buf =~ /^(?:\+OK\r\n)*-/;
+        IO::Select->new($s)->can_read(10)
+            && sysread($s, $buf, 4096, length $buf)
+            or die "Redis did not answer MONITOR";
+    }
+
+    ${*$s}{cm_buf} = $buf;
+
+    return $s;
+}
+
+sub monitored {
+    my ($self, $s, $seconds) = @_;
+    my $sel = IO::Select->new($s);
+    my $deadline = time() + (defined $seconds ? $seconds : 0.3);
+    my $buf = \${*$s}{cm_buf};
+    my @seen;
+
+    while (1) {
+        my $left = $deadline - time();
+        last if $left <= 0 || !$sel->can_read($left);
+        sysread($s, $$buf, 65536, length $$buf) or last;
+    }
+
+    while ($$buf =~ s/^\+([\d.]+) \[(\d+) ([^\]]+)\] ([^\r\n]*)\r\n//) {
+        my ($db, $client, $line) = ($2, $3, $4);
+        my @args;
+
+        while ($line =~ /\G\s*"((?:[^"\\]|\\.)*)"/gc) {
+            (my $arg = $1) =~ s/\\(x[0-9a-fA-F]{2}|.)/_unquote($1)/ge;
+            push @args, $arg;
+        }
+
+        push @seen, { client => $client, db => $db, args => \@args };
+    }
+
+    return \@seen;
+}
+
+sub _unquote {
+    my ($e) = @_;
+    my %c = (n => "\n", r => "\r", t => "\t", a => "\a", b => "\b");
+
+    return chr(hex(substr($e, 1))) if length($e) == 3;
+    return exists $c{$e} ? $c{$e} : $e;
+}
+
 # redis_cli(@args): redis-cli's output (raw, as when not on a terminal),
 # without the last newline; in list context, its lines
 sub redis_cli {
@@ -443,12 +511,13 @@ sub stop {
 }
 
 # restart(keep => 1): on the same port; keep saves the data and loads it
-# (not while paused: SAVE would wait)
+# (not while paused: SAVE would wait).  After stop() or crash(), it starts
+# it again; keep then loads what a SAVE before that kept.
 sub restart {
     my ($self, %opts) = @_;
     my $dump = "$self->{dir}/dump.rdb";
 
-    if ($opts{keep}) {
+    if ($opts{keep} && $self->{pid}) {
         $self->command('SAVE');
     }
 
