@@ -54,7 +54,8 @@ $(BUILD)/nginx/Makefile: config $(SOURCES_LIST)
 	@mkdir -p $(BUILD)
 	rm -rf $(BUILD)/nginx
 	cp -r $(NGINX_SRC) $(BUILD)/nginx
-	cd $(BUILD)/nginx && \
+	@echo "  CONFIGURE nginx $(NGINX_SRC) (log: build/configure.log)"
+	@cd $(BUILD)/nginx && \
 	  if [ -f conf_flags ]; then . ./conf_flags; else NGX_CONF_FLAGS=(); fi; \
 	  ./configure "$${NGX_CONF_FLAGS[@]}" $(NGINX_CONFIGURE_ARGS) \
 	    --with-cc-opt='-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 -Wextra' \
@@ -69,8 +70,11 @@ ngx_module/ngx_http_comment_moderation_lua.h: $(wildcard ngx_module/lua/*.lua) s
 	scripts/gen-lua-header
 
 $(MODULE): $(BUILD)/nginx/Makefile $(NGINX_SRCS) $(ENGINE_SRCS) $(HEADERS)
-	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_comment_moderation_module.so $@
+	@echo "  MODULE  $@ (log: build/module.log)"
+	@$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules >$(BUILD)/module.log 2>&1 \
+	  || { grep -E 'error|warning' $(BUILD)/module.log | head -n 30; exit 1; }
+	@# a new inode: nginx processes that loaded the old file keep it intact
+	@cp $(BUILD)/nginx/objs/ngx_http_comment_moderation_module.so $@.tmp && mv $@.tmp $@
 
 install: $(MODULE)
 	install -d $(DESTDIR)$(MODULES_PATH)
@@ -85,11 +89,13 @@ ASAN_OBJS   := $(patsubst ngx_module/%.c,$(BUILD)/asan/%.o,$(ENGINE_SRCS))
 
 $(BUILD)/engine/%.o: ngx_module/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ENGINE_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ENGINE_CFLAGS) -c $< -o $@
 
 $(BUILD)/asan/%.o: ngx_module/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(ENGINE_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+	@echo "  CC/SAN  $<"
+	@$(CLANG) $(ENGINE_CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
 
 tools: $(BUILD)/cm-check
 
@@ -98,15 +104,18 @@ $(BUILD)/cm-check: scripts/cm-check.c $(ENGINE_OBJS)
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/cm_test.h $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ENGINE_CFLAGS) -Itests/unit $< $(ENGINE_OBJS) -o $@ $(ENGINE_LIBS) -lcmocka
+	@echo "  LINK    $@"
+	@$(CC) $(ENGINE_CFLAGS) -Itests/unit $< $(ENGINE_OBJS) -o $@ $(ENGINE_LIBS) -lcmocka
 
 $(BUILD)/unit-asan/%: tests/unit/%.c tests/unit/cm_test.h $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(ENGINE_CFLAGS) -O1 $(SAN_FLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ $(ENGINE_LIBS) -lcmocka
+	@echo "  LINK    $@"
+	@$(CLANG) $(ENGINE_CFLAGS) -O1 $(SAN_FLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ $(ENGINE_LIBS) -lcmocka
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(ENGINE_SRCS) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(ENGINE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	@echo "  FUZZER  $@"
+	@$(CLANG) $(ENGINE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  $< $(ENGINE_SRCS) -o $@ $(ENGINE_LIBS)
 
 unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
