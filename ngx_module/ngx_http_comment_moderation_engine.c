@@ -8,6 +8,9 @@
  *
  * Matches are gathered per request as raw spans, then sorted, so that the
  * same raw text found in two views, or by two words, counts once.
+ *
+ * Rules with "when" or "limit" are matched like the others, but wait for
+ * the facts from Redis: deciding adds those whose facts hold.
  */
 
 #include <stdio.h>
@@ -16,6 +19,7 @@
 
 #include "ngx_http_comment_moderation_automaton.h"
 #include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_decide.h"
 #include "ngx_http_comment_moderation_regex.h"
 
 
@@ -76,6 +80,11 @@ struct cm_engine_s {
     uint32_t            word_fields;            /* CM_FIELD_BIT()s */
     unsigned            regex_views[CM_FIELD_N];
     uint32_t            fields;                 /* normalized */
+
+    cm_window_t         windows[CM_ENGINE_MAX_WINDOWS];
+    size_t              nwindows;
+    uint32_t           *facts_only;     /* the CM_RULE_FACTS rules */
+    size_t              nfacts_only;
 };
 
 
@@ -136,6 +145,8 @@ static int cm_engine_compile_regexes(cm_engine_t *engine,
 static int cm_engine_add_literals(cm_engine_t *engine, uint32_t i,
     unsigned views, unsigned flags, cm_automaton_builder_t *b,
     size_t *akeys);
+static int cm_engine_compile_facts(cm_engine_t *engine, char *err,
+    size_t err_len);
 static void *cm_engine_grow(void *p, size_t *n, size_t need, size_t size);
 static cm_engine_rc_e cm_engine_normalize(const cm_engine_t *engine,
     const cm_input_t *in, const cm_alloc_t *a, cm_result_t *res,
@@ -151,10 +162,11 @@ static void cm_engine_run_regex(cm_scan_t *sc, uint32_t rule,
 static void cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start,
     size_t end);
 static cm_engine_rc_e cm_engine_collect(cm_scan_t *sc);
+static void cm_engine_hit(const cm_engine_t *engine, cm_hit_t *hit,
+    uint32_t r, size_t count);
 static int cm_engine_fires(const cm_scan_t *sc, uint32_t r, size_t count);
 static size_t cm_engine_rule_end(const cm_match_t *m, size_t n, size_t i);
 static int cm_match_cmp(const void *a, const void *b);
-static int cm_span_cmp(const void *a, const void *b);
 
 
 cm_engine_t *
@@ -178,6 +190,10 @@ cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
 
     if (rc == 0) {
         rc = cm_engine_compile_regexes(engine, literals, err, err_len);
+    }
+
+    if (rc == 0) {
+        rc = cm_engine_compile_facts(engine, err, err_len);
     }
 
     if (rc == 0) {
@@ -228,6 +244,7 @@ cm_engine_free(cm_engine_t *engine)
     free(engine->word_keys);
     free(engine->literal_keys);
     free(engine->regexes);
+    free(engine->facts_only);
     free(engine);
 }
 
@@ -242,13 +259,11 @@ cm_engine_rules(const cm_engine_t *engine)
 size_t
 cm_engine_windows(const cm_engine_t *engine, const cm_window_t **windows)
 {
-    (void) engine;
-
     if (windows != NULL) {
-        *windows = NULL;
+        *windows = engine->windows;
     }
 
-    return 0;
+    return engine->nwindows;
 }
 
 
@@ -262,7 +277,8 @@ cm_engine_memory(const cm_engine_t *engine)
            + cm_automaton_memory(engine->literals)
            + engine->nword_keys * sizeof(cm_word_key_t)
            + engine->nliteral_keys * sizeof(cm_literal_key_t)
-           + engine->nregexes * sizeof(cm_engine_regex_t);
+           + engine->nregexes * sizeof(cm_engine_regex_t)
+           + engine->nfacts_only * sizeof(uint32_t);
 
     for (i = 0; i < engine->nregexes; i++) {
         size += cm_regex_memory(engine->regexes[i].re);
@@ -545,6 +561,56 @@ cm_engine_add_literals(cm_engine_t *engine, uint32_t i, unsigned views,
     free(buf);
 
     return rc;
+}
+
+
+/*
+ * The distinct windows of the rules' limits, in rule order, and the rules
+ * that look at nothing but facts.
+ */
+static int
+cm_engine_compile_facts(cm_engine_t *engine, char *err, size_t err_len)
+{
+    size_t                r, n, w;
+    const cm_rule_def_t  *rule;
+
+    n = engine->rules->nrules;
+
+    engine->facts_only = calloc(n ? n : 1, sizeof(uint32_t));
+    if (engine->facts_only == NULL) {
+        return CM_ENGINE_NOMEM;
+    }
+
+    for (r = 0; r < n; r++) {
+        rule = &engine->rules->rules[r];
+
+        if (rule->kind == CM_RULE_FACTS) {
+            engine->facts_only[engine->nfacts_only++] = (uint32_t) r;
+        }
+
+        if (rule->limit_max == 0) {
+            continue;
+        }
+
+        w = cm_window_find(engine->windows, engine->nwindows, rule);
+
+        if (w < engine->nwindows) {
+            continue;
+        }
+
+        if (engine->nwindows == CM_ENGINE_MAX_WINDOWS) {
+            snprintf(err, err_len, "%s:%u: too many different limit windows "
+                     "(max %d)", rule->file, rule->line,
+                     CM_ENGINE_MAX_WINDOWS);
+            return -1;
+        }
+
+        engine->windows[engine->nwindows].ident = rule->limit_ident;
+        engine->windows[engine->nwindows].ms = rule->limit_ms;
+        engine->nwindows++;
+    }
+
+    return 0;
 }
 
 
@@ -886,59 +952,39 @@ cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start, size_t end)
 /*
  * The matches sorted by rule and span, duplicates dropped: a rule with
  * enough of them fires (unless a limit made it unreliable), and its spans
- * go into the result.
+ * go into the result.  A rule with "when" or "limit" waits after the others
+ * for decide, with the rules that look at nothing but facts.
  */
 static cm_engine_rc_e
 cm_engine_collect(cm_scan_t *sc)
 {
-    size_t                i, j, n, nhits, nspans;
-    cm_hit_t             *hit;
-    cm_span_t            *span;
+    size_t                i, j, k, n, nhits, nspans, npending, npending_spans;
+    cm_hit_t             *hit, *pending;
+    cm_span_t            *span, *pending_span, **to;
     cm_match_t           *m;
     cm_result_t          *res;
+    const cm_engine_t    *engine;
     const cm_rule_def_t  *rule;
 
     res = sc->res;
+    engine = sc->engine;
     m = sc->matches;
-
-    if (sc->nmatches == 0) {
-        return CM_ENGINE_OK;
-    }
-
-    qsort(m, sc->nmatches, sizeof(cm_match_t), cm_match_cmp);
-
     n = 0;
-    for (i = 0; i < sc->nmatches; i++) {
-        if (n == 0 || cm_match_cmp(&m[n - 1], &m[i]) != 0) {
-            m[n++] = m[i];
+
+    if (sc->nmatches > 0) {
+        qsort(m, sc->nmatches, sizeof(cm_match_t), cm_match_cmp);
+
+        for (i = 0; i < sc->nmatches; i++) {
+            if (n == 0 || cm_match_cmp(&m[n - 1], &m[i]) != 0) {
+                m[n++] = m[i];
+            }
         }
     }
 
     nhits = 0;
     nspans = 0;
-
-    for (i = 0; i < n; i = j) {
-        j = cm_engine_rule_end(m, n, i);
-
-        if (cm_engine_fires(sc, m[i].rule, j - i)) {
-            nhits++;
-            nspans += j - i;
-        }
-    }
-
-    if (nhits == 0) {
-        return CM_ENGINE_OK;
-    }
-
-    res->hits = cm_alloc(sc->alloc, nhits * sizeof(cm_hit_t));
-    res->spans = cm_alloc(sc->alloc, nspans * sizeof(cm_span_t));
-
-    if (res->hits == NULL || res->spans == NULL) {
-        return CM_ENGINE_NO_MEMORY;
-    }
-
-    hit = res->hits;
-    span = res->spans;
+    npending = engine->nfacts_only;
+    npending_spans = 0;
 
     for (i = 0; i < n; i = j) {
         j = cm_engine_rule_end(m, n, i);
@@ -947,28 +993,86 @@ cm_engine_collect(cm_scan_t *sc)
             continue;
         }
 
-        rule = &sc->engine->rules->rules[m[i].rule];
-        hit->rule = rule;
-        hit->count = (unsigned) (j - i);
-        hit->contribution = (rule->action == CM_ACTION_SCORE && !rule->shadow)
-                            ? rule->score : 0;
-        hit++;
+        if (cm_rule_has_facts(&engine->rules->rules[m[i].rule])) {
+            npending++;
+            npending_spans += j - i;
+
+        } else {
+            nhits++;
+            nspans += j - i;
+        }
+    }
+
+    if (nhits + npending == 0) {
+        return CM_ENGINE_OK;
+    }
+
+    res->hits = cm_alloc(sc->alloc, (nhits + npending) * sizeof(cm_hit_t));
+    res->spans = cm_alloc(sc->alloc,
+                          (nspans + npending_spans + 1) * sizeof(cm_span_t));
+
+    if (res->hits == NULL || res->spans == NULL) {
+        return CM_ENGINE_NO_MEMORY;
+    }
+
+    hit = res->hits;
+    pending = res->hits + nhits;
+    span = res->spans;
+    pending_span = res->spans + nspans;
+
+    for (i = 0; i < n; i = j) {
+        j = cm_engine_rule_end(m, n, i);
+
+        if (!cm_engine_fires(sc, m[i].rule, j - i)) {
+            continue;
+        }
+
+        rule = &engine->rules->rules[m[i].rule];
+
+        if (cm_rule_has_facts(rule)) {
+            cm_engine_hit(engine, pending++, m[i].rule, j - i);
+            to = &pending_span;
+
+        } else {
+            cm_engine_hit(engine, hit++, m[i].rule, j - i);
+            to = &span;
+        }
 
         for ( ; i < j; i++) {
-            span->rule = rule;
-            span->field = m[i].field;
-            span->start = m[i].start;
-            span->end = m[i].end;
-            span++;
+            (*to)->rule = rule;
+            (*to)->field = m[i].field;
+            (*to)->start = m[i].start;
+            (*to)->end = m[i].end;
+            (*to)++;
         }
+    }
+
+    for (k = 0; k < engine->nfacts_only; k++) {
+        cm_engine_hit(engine, pending++, engine->facts_only[k], 0);
     }
 
     res->nhits = nhits;
     res->nspans = nspans;
+    res->npending = npending;
+    res->npending_spans = npending_spans;
 
     qsort(res->spans, nspans, sizeof(cm_span_t), cm_span_cmp);
 
     return CM_ENGINE_OK;
+}
+
+
+static void
+cm_engine_hit(const cm_engine_t *engine, cm_hit_t *hit, uint32_t r,
+    size_t count)
+{
+    const cm_rule_def_t  *rule;
+
+    rule = &engine->rules->rules[r];
+    hit->rule = rule;
+    hit->count = (unsigned) count;
+    hit->contribution = (rule->action == CM_ACTION_SCORE && !rule->shadow)
+                        ? rule->score : 0;
 }
 
 
@@ -1020,7 +1124,7 @@ cm_match_cmp(const void *a, const void *b)
 
 
 /* by field, then position, then rule (the rules sit in one array) */
-static int
+int
 cm_span_cmp(const void *a, const void *b)
 {
     const cm_span_t  *x = a, *y = b;
@@ -1038,120 +1142,4 @@ cm_span_cmp(const void *a, const void *b)
     }
 
     return (x->rule > y->rule) - (x->rule < y->rule);
-}
-
-
-void
-cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
-    cm_result_t *res)
-{
-    size_t                i;
-    const cm_rule_def_t  *hard, *rule;
-    static const char    *names[] = { "score", "accept", "queue", "reject" };
-
-    (void) facts;
-
-    hard = NULL;
-    res->score = 0;
-
-    for (i = 0; i < res->nhits; i++) {
-        rule = res->hits[i].rule;
-        res->score += res->hits[i].contribution;
-
-        /* reject > queue > accept, the first of a kind wins */
-        if (!rule->shadow && rule->action != CM_ACTION_SCORE
-            && (hard == NULL || rule->action > hard->action))
-        {
-            hard = rule;
-        }
-    }
-
-    if (hard != NULL) {
-        res->decision = (hard->action == CM_ACTION_REJECT) ? CM_DECISION_REJECT
-                        : (hard->action == CM_ACTION_QUEUE) ? CM_DECISION_QUEUE
-                        : CM_DECISION_ACCEPT;
-        snprintf(res->reason_buf, sizeof(res->reason_buf), "rule %s: %s",
-                 hard->name, names[hard->action]);
-
-    } else if (res->score >= engine->rules->reject_at) {
-        res->decision = CM_DECISION_REJECT;
-        snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d >= reject %d", res->score, engine->rules->reject_at);
-
-    } else if (res->score >= engine->rules->queue_at) {
-        res->decision = CM_DECISION_QUEUE;
-        snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d >= queue %d", res->score, engine->rules->queue_at);
-
-    } else {
-        res->decision = CM_DECISION_ACCEPT;
-        snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d < queue %d", res->score, engine->rules->queue_at);
-    }
-
-    /* a rule that could not run might have rejected: not an accept */
-    if (res->decision == CM_DECISION_ACCEPT && res->limit_rule != NULL
-        && engine->rules->regex_error == CM_REGEX_ERROR_QUEUE)
-    {
-        res->decision = CM_DECISION_QUEUE;
-        snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "regex limit in rule %s: queue", res->limit_rule->name);
-    }
-
-    res->reason = res->reason_buf;
-}
-
-
-const char *
-cm_decision_name(cm_decision_e d)
-{
-    switch (d) {
-
-    case CM_DECISION_QUEUE:
-        return "queue";
-
-    case CM_DECISION_REJECT:
-        return "reject";
-
-    default:
-        return "accept";
-    }
-}
-
-
-size_t
-cm_result_rule_names(const cm_result_t *res, char *buf, size_t len)
-{
-    size_t                i, n, at, need;
-    const cm_rule_def_t  *rule;
-
-    at = 0;
-    need = 0;
-
-    for (i = 0; i < res->nhits; i++) {
-        rule = res->hits[i].rule;
-
-        if (rule->shadow) {
-            continue;
-        }
-
-        n = strlen(rule->name);
-
-        if (need > 0) {
-            if (buf != NULL && at < len) {
-                buf[at++] = ',';
-            }
-            need++;
-        }
-
-        need += n;
-
-        if (buf != NULL) {
-            n = (n < len - at) ? n : len - at;
-            memcpy(buf + at, rule->name, n);
-            at += n;
-        }
-    }
-
-    return buf == NULL ? need : at;
 }

@@ -41,7 +41,6 @@ typedef enum {
 } cm_decision_e;
 
 
-/* One comment, by role; a role the comment lacks has value NULL. */
 /* The distinct sliding windows the rules' limits need, each counted by Redis. */
 #define CM_ENGINE_MAX_WINDOWS  16
 
@@ -61,6 +60,7 @@ typedef struct {
 } cm_facts_t;
 
 
+/* One comment, by role; a role the comment lacks has value NULL. */
 typedef struct {
     const char      *value[CM_FIELD_N];
     size_t           len[CM_FIELD_N];
@@ -78,7 +78,8 @@ typedef struct {
 /* A rule that fired, once per rule. */
 typedef struct {
     const cm_rule_def_t  *rule;
-    unsigned              count;        /* matches found (>= rule->min_count) */
+    unsigned              count;        /* matches found (>= rule->min_count;
+                                           0 for a rule without content) */
     int                   contribution; /* to the score; 0 for hard actions
                                            and shadow rules */
 } cm_hit_t;
@@ -92,6 +93,12 @@ typedef struct {
     size_t                nhits;
     cm_span_t            *spans;             /* every match, by field order */
     size_t                nspans;
+
+    /* rules with "when" or "limit" whose content matched (or that have
+       none), until cm_engine_decide() tests them against the facts: the
+       hits after hits[nhits], their spans after spans[nspans] */
+    size_t                npending;
+    size_t                npending_spans;
 
     const cm_rule_def_t  *limit_rule;        /* first regex that hit a pcre2
                                                 limit, NULL if none */
@@ -130,7 +137,8 @@ const cm_rules_t *cm_engine_rules(const cm_engine_t *engine);
 size_t cm_engine_memory(const cm_engine_t *engine);
 
 /*
- * Normalizes the input's fields and matches every rule.  On
+ * Normalizes the input's fields and matches every rule (the rules with
+ * "when" or "limit" wait in res->npending for decide).  On
  * CM_ENGINE_INVALID_UTF8, *bad_field names the field.  Thread-compatible:
  * the engine is only read.
  */
@@ -138,9 +146,11 @@ cm_engine_rc_e cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
     const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field);
 
 /*
- * Hard actions, then thresholds: sets res->decision, score and reason.
- * "facts" is what Redis knew about the comment's identities; NULL when Redis
- * is not configured or did not answer.  Call once per result, after match.
+ * Adds the waiting rules whose conditions and limits hold under "facts"
+ * (what Redis knew about the comment's identities; NULL when Redis is not
+ * configured or did not answer: each rule's "when-unknown" answers), then
+ * hard actions, then thresholds: sets res->decision, score and reason.
+ * Call once per result, after match.
  */
 void cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
     cm_result_t *res);

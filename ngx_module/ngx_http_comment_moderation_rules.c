@@ -506,6 +506,7 @@ cm_rule_def_free(cm_rule_def_t *def)
     free(def->name);
     free(def->regex);
     free(def->note);
+    free(def->conditions);
 }
 
 
@@ -585,17 +586,47 @@ cm_rule_name_check(cm_rules_parser_t *p, cm_rules_stmt_t *st,
 }
 
 
+/*
+ * A rule on what Redis knows alone ("when", "limit") has no text to look
+ * at: the keys about looking make no sense in it.
+ */
+static int
+cm_rule_facts_check(cm_rules_parser_t *p, cm_rules_stmt_t *st,
+    cm_rule_build_t *rb)
+{
+    size_t              i;
+    unsigned            line;
+    static const char  *content_keys[] = { "fields", "view", "min-count" };
+
+    for (i = 0; i < cm_nelts(content_keys); i++) {
+        line = cm_seen(rb, content_keys[i]);
+
+        if (line) {
+            return cm_rules_error(p, st->file, line,
+                                  "rule \"%s\": \"%s\" is for rules with "
+                                  "words or regex", rb->def.name,
+                                  content_keys[i]);
+        }
+    }
+
+    rb->def.kind = CM_RULE_FACTS;
+
+    return CM_RULES_OK;
+}
+
+
 /* The whole rule is read: check what only the whole can tell. */
 static int
 cm_rule_check(cm_rules_parser_t *p, cm_rules_stmt_t *st, cm_rule_build_t *rb)
 {
-    unsigned        words, regex, score, action;
+    unsigned        words, regex, score, action, unknown;
     cm_rule_def_t  *def = &rb->def;
 
     words = cm_later(cm_seen(rb, "words"), cm_seen(rb, "words-file"));
     regex = cm_seen(rb, "regex");
     score = cm_seen(rb, "score");
     action = cm_seen(rb, "action");
+    unknown = cm_seen(rb, "when-unknown");
 
     if (words && regex) {
         return cm_rules_error(p, st->file, cm_later(words, regex),
@@ -603,7 +634,13 @@ cm_rule_check(cm_rules_parser_t *p, cm_rules_stmt_t *st, cm_rule_build_t *rb)
                               "\"regex\" (make them two rules)", def->name);
     }
 
-    if (!words && !regex) {
+    if (unknown && !cm_rule_has_facts(def)) {
+        return cm_rules_error(p, st->file, unknown,
+                              "rule \"%s\": \"when-unknown\" goes with "
+                              "\"when\" or \"limit\"", def->name);
+    }
+
+    if (!words && !regex && !cm_rule_has_facts(def)) {
         return cm_rules_error(p, st->file, st->line,
                               "rule \"%s\" has neither \"words\" nor "
                               "\"regex\"%s", def->name,
@@ -624,6 +661,10 @@ cm_rule_check(cm_rules_parser_t *p, cm_rules_stmt_t *st, cm_rule_build_t *rb)
                               "rule \"%s\" has neither \"score\" nor "
                               "\"action\" (add score N or action "
                               "reject|queue|accept)", def->name);
+    }
+
+    if (!words && !regex) {
+        return cm_rule_facts_check(p, st, rb);
     }
 
     def->kind = words ? CM_RULE_WORDS : CM_RULE_REGEX;

@@ -18,6 +18,14 @@
  *
  *     rule wa-number regex "(?:\+?62|0)8[0-9 .-]{8,14}" view raw score 4 shadow
  *
+ *     rule first-time-link                # what Redis knows: see README.md
+ *         regex  "https?://|www\."
+ *         when   first-time author
+ *         when-unknown match
+ *         action queue
+ *
+ *     rule flood-author limit author 10/60s action queue
+ *
  * Plain C, no nginx types; unit-tested and fuzzed alone.
  */
 
@@ -74,8 +82,33 @@ typedef enum {
 
 typedef enum {
     CM_RULE_WORDS = 0,          /* list of words/phrases, whole words */
-    CM_RULE_REGEX               /* one pcre2 pattern */
+    CM_RULE_REGEX,              /* one pcre2 pattern */
+    CM_RULE_FACTS               /* no content: only "when" and "limit" */
 } cm_rule_kind_e;
+
+
+/* "when" comparisons */
+typedef enum {
+    CM_OP_LT = 0,               /* < */
+    CM_OP_LE,                   /* <= */
+    CM_OP_EQ,                   /* = (or ==) */
+    CM_OP_NE,                   /* != */
+    CM_OP_GE,                   /* >= */
+    CM_OP_GT                    /* > */
+} cm_op_e;
+
+
+/* One "when" condition: the identity's counter compared with a number. */
+typedef struct {
+    cm_ident_e       ident;     /* author, ip or network */
+    cm_count_e       count;
+    cm_op_e          op;
+    long             value;
+} cm_condition_t;
+
+
+/* Limits count comments in sliding windows of up to a day. */
+#define CM_LIMIT_WINDOW_MAX  (24 * 3600 * 1000u)   /* ms */
 
 
 /* Where a rule matches.  Word lists use the compact views, regexes the others. */
@@ -122,7 +155,22 @@ typedef struct {
     unsigned         min_count; /* matches needed for the rule to fire; 1 */
     char            *note;      /* NULL if none */
     unsigned         shadow:1;  /* counted and logged, no effect */
+
+    /* what Redis knows: the rule fires only when its content matched (or
+       it has none) and all of these hold */
+    cm_condition_t  *conditions;    /* "when" */
+    size_t           nconditions;
+    unsigned         limit_max;     /* "limit IDENT N/WINDOW": N, or 0 for
+                                       no limit; holds above N comments */
+    unsigned         limit_ms;      /* WINDOW */
+    cm_ident_e       limit_ident;
+    unsigned         unknown_match:1;   /* "when-unknown match": holds when
+                                           Redis did not answer */
 } cm_rule_def_t;
+
+
+/* whether a rule asks Redis: "when" or "limit" */
+#define cm_rule_has_facts(r)  ((r)->nconditions > 0 || (r)->limit_max > 0)
 
 
 typedef enum {
@@ -179,6 +227,17 @@ void cm_rules_free(cm_rules_t *rules);
 /* "text", "email", ...; CM_FIELD_N if unknown */
 cm_field_e cm_field_by_name(const char *name, size_t len);
 const char *cm_field_name(cm_field_e f);
+
+/* the rule-file names of identities, counters and operators, as above;
+   _by_name() returns CM_IDENT_N, CM_COUNT_N if unknown */
+cm_ident_e cm_ident_by_name(const char *name, size_t len);
+const char *cm_ident_name(cm_ident_e ident);
+cm_count_e cm_count_by_name(const char *name, size_t len);
+const char *cm_count_name(cm_count_e count);
+const char *cm_op_name(cm_op_e op);
+
+/* "60s", "10m", "1h", "1d" in ms; 0 if not such a window or over a day */
+unsigned cm_window_ms(const char *text, size_t len);
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_RULES_H_INCLUDED_ */

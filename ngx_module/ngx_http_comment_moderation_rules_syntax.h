@@ -89,6 +89,7 @@ typedef struct {
 typedef struct {
     cm_rule_def_t           def;
     size_t                  nalloc;     /* of def.words */
+    size_t                  nconditions_alloc;
     unsigned               *seen;       /* [cm_rule_nkeys]: the line where
                                            each key was first given, or 0 */
 } cm_rule_build_t;

@@ -6,7 +6,15 @@
  *
  *   scripts/cm-check --rules PATH [--name N] [--email E] [--url U] [--ip A]
  *                    [--article ID] [--user-agent UA] [--referer R]
- *                    [--user ID] [--json] [--stats] [--batch [--nul]]
+ *                    [--user ID] [--facts FACTS] [--json] [--stats]
+ *                    [--batch [--nul]]
+ *
+ * --facts tries the rules on what Redis knows ("when", "limit") offline:
+ * what Redis would have answered, as comma-separated IDENT.COUNTER=N and
+ * limit.IDENT.WINDOW=N (the comments in that window, this one included),
+ * e.g. "author.seen=0,author.approved=3,network.rejected-24h=2,
+ * limit.author.60s=11"; what is not given is 0.  "--facts unknown" is Redis
+ * not answering; without --facts, Redis is not configured (the same).
  *
  * Exit status: 0; 1 when the comment is not valid UTF-8; 2 for a usage
  * error or a broken rule set ("FILE:LINE: reason").
@@ -27,6 +35,9 @@
 
 typedef struct {
     const char   *rules;
+    const char   *facts_spec;   /* --facts */
+    cm_facts_t    facts;
+    cm_facts_t   *with;         /* &facts with --facts, else NULL */
     cm_input_t    in;
     int           json;
     int           batch;
@@ -51,6 +62,9 @@ static const struct {
 
 
 static int cm_check_args(int argc, char **argv, cm_check_opts_t *o);
+static int cm_check_facts(const cm_engine_t *engine, cm_check_opts_t *o);
+static int cm_check_fact(const cm_engine_t *engine, char *name, long value,
+    cm_facts_t *f);
 static char *cm_check_read_all(FILE *f, size_t *len);
 static double cm_check_now_us(void);
 static int cm_check_one(const cm_engine_t *engine, cm_check_opts_t *o);
@@ -79,8 +93,16 @@ main(int argc, char **argv)
                 "[--url U] [--ip A]\n"
                 "                [--article ID] [--user-agent UA] "
                 "[--referer R] [--user ID]\n"
-                "                [--json] [--stats] [--batch [--nul]] "
-                "< comment\n");
+                "                [--facts FACTS] [--json] [--stats] "
+                "[--batch [--nul]] < comment\n"
+                "FACTS: what Redis would know, as IDENT.COUNTER=N and "
+                "limit.IDENT.WINDOW=N,\n"
+                "  e.g. \"author.seen=0,author.approved=3,"
+                "network.rejected-24h=2,limit.author.60s=11\"\n"
+                "  (IDENT: author, ip, network, text; COUNTER: seen, accepted, "
+                "queued, approved,\n"
+                "  rejected, rejected-24h); \"unknown\": Redis not "
+                "answering\n");
         return 2;
     }
 
@@ -101,6 +123,12 @@ main(int argc, char **argv)
     }
 
     t2 = cm_check_now_us();
+
+    if (cm_check_facts(engine, &o) != 0) {
+        cm_engine_free(engine);
+        cm_rules_free(rules);
+        return 2;
+    }
 
     if (o.stats) {
         fprintf(stderr, "rules: %zu, load: %.1f ms, compile: %.1f ms, "
@@ -158,6 +186,11 @@ cm_check_args(int argc, char **argv, cm_check_opts_t *o)
             continue;
         }
 
+        if (strcmp(argv[i], "--facts") == 0) {
+            o->facts_spec = argv[++i];
+            continue;
+        }
+
         for (k = 0; k < sizeof(cm_check_fields) / sizeof(cm_check_fields[0]);
              k++)
         {
@@ -174,6 +207,116 @@ cm_check_args(int argc, char **argv, cm_check_opts_t *o)
     }
 
     return (o->rules == NULL || (o->nul && !o->batch)) ? -1 : 0;
+}
+
+
+/* --facts: see the top of this file */
+static int
+cm_check_facts(const cm_engine_t *engine, cm_check_opts_t *o)
+{
+    int    rc;
+    char  *copy, *item, *save, *eq, *end;
+    long   value;
+
+    if (o->facts_spec == NULL) {
+        return 0;
+    }
+
+    memset(&o->facts, 0, sizeof(cm_facts_t));
+    o->with = &o->facts;
+
+    if (strcmp(o->facts_spec, "unknown") == 0) {
+        return 0;
+    }
+
+    o->facts.known = 1;
+
+    copy = strdup(o->facts_spec);
+    if (copy == NULL) {
+        fprintf(stderr, "cm-check: out of memory\n");
+        return -1;
+    }
+
+    rc = 0;
+
+    for (item = strtok_r(copy, ",", &save); item != NULL && rc == 0;
+         item = strtok_r(NULL, ",", &save))
+    {
+        eq = strchr(item, '=');
+        value = -1;
+
+        if (eq != NULL) {
+            *eq = '\0';
+            value = strtol(eq + 1, &end, 10);
+            value = (end == eq + 1 || *end != '\0') ? -1 : value;
+        }
+
+        if (value < 0 || cm_check_fact(engine, item, value, &o->facts) != 0) {
+            fprintf(stderr, "cm-check: --facts: bad fact \"%s%s%s\" (write "
+                    "IDENT.COUNTER=N or limit.IDENT.WINDOW=N, as in "
+                    "author.seen=0 or limit.author.60s=11, for a window some "
+                    "rule limits)\n", item, eq ? "=" : "", eq ? eq + 1 : "");
+            rc = -1;
+        }
+    }
+
+    free(copy);
+
+    return rc;
+}
+
+
+/* author.seen, limit.text.10m (a window of a rule's limit) */
+static int
+cm_check_fact(const cm_engine_t *engine, char *name, long value,
+    cm_facts_t *f)
+{
+    int                 limit;
+    char               *dot;
+    size_t              i, n;
+    unsigned            ms;
+    cm_ident_e          ident;
+    cm_count_e          count;
+    const cm_window_t  *w;
+
+    limit = (strncmp(name, "limit.", 6) == 0);
+    name += limit ? 6 : 0;
+
+    dot = strchr(name, '.');
+    if (dot == NULL) {
+        return -1;
+    }
+
+    ident = cm_ident_by_name(name, dot - name);
+    dot++;
+
+    if (!limit) {
+        count = cm_count_by_name(dot, strlen(dot));
+
+        if (ident >= CM_IDENT_TEXT || count == CM_COUNT_N) {
+            return -1;
+        }
+
+        f->count[ident][count] = value;
+        return 0;
+    }
+
+    /* 60s, or milliseconds as Redis counts them */
+    ms = cm_window_ms(dot, strlen(dot));
+    if (ms == 0) {
+        ms = (unsigned) strtoul(dot, NULL, 10);
+    }
+
+    n = cm_engine_windows(engine, &w);
+
+    for (i = 0; i < n; i++) {
+        if (w[i].ident == ident && w[i].ms == ms) {
+            f->window[i] = (unsigned) value;
+            return 0;
+        }
+    }
+
+    return -1;
 }
 
 
@@ -256,7 +399,7 @@ cm_check_one(const cm_engine_t *engine, cm_check_opts_t *o)
     rc = 0;
 
     if (erc == CM_ENGINE_OK) {
-        cm_engine_decide(engine, NULL, &res);
+        cm_engine_decide(engine, o->with, &res);
 
         if (o->json) {
             cm_check_print_json(&res, &o->in);
@@ -318,7 +461,10 @@ cm_check_print(const cm_result_t *res, const cm_input_t *in)
             printf(" %+d", hit->contribution);
         }
 
-        printf("  x%u", hit->count);
+        /* a rule on facts alone matched nothing */
+        if (hit->count > 0) {
+            printf("  x%u", hit->count);
+        }
 
         if (rule->note != NULL) {
             printf("  \"%s\"", rule->note);
@@ -538,7 +684,7 @@ cm_check_batch(const cm_engine_t *engine, cm_check_opts_t *o)
         t0 = cm_check_now_us();
         erc = cm_engine_match(engine, &o->in, &a, &res, &bad);
         if (erc == CM_ENGINE_OK) {
-            cm_engine_decide(engine, NULL, &res);
+            cm_engine_decide(engine, o->with, &res);
         }
         total += cm_check_now_us() - t0;
         count++;

@@ -1,10 +1,12 @@
 /*
  * Fuzzes cm_engine_match() and cm_engine_decide() with a fixed rule set
  * that uses every kind of rule.  The input is the comment's fields
- * separated by NULs: text, name, email, url, user-agent.  Checks: no error
- * but invalid UTF-8, spans inside their field on character boundaries and
- * belonging to a rule that fired, counts that reach min-count, a decision
- * that follows from the hits.
+ * separated by NULs: text, name, email, url, user-agent; the facts from
+ * Redis are made of the same bytes.  Checks: no error but invalid UTF-8,
+ * spans inside their field on character boundaries and belonging to a rule
+ * that fired, counts that reach min-count, rules with conditions that hold,
+ * a decision that follows from the hits, and deciding twice changes
+ * nothing.
  */
 
 #include <stdint.h>
@@ -24,6 +26,15 @@ static cm_word_t  cm_fuzz_vocab[] = {
 
 static cm_word_t  cm_fuzz_staff[] = { W("admin", 0, 0), W("redaksi", 0, 0) };
 static cm_word_t  cm_fuzz_ham[] = { W("terima kasih", 0, 0) };
+
+static cm_condition_t  cm_fuzz_conditions[] = {
+    { CM_IDENT_AUTHOR, CM_COUNT_SEEN, CM_OP_EQ, 0 },
+    { CM_IDENT_AUTHOR, CM_COUNT_APPROVED, CM_OP_GE, 3 },
+    { CM_IDENT_AUTHOR, CM_COUNT_REJECTED, CM_OP_LE, 0 },
+    { CM_IDENT_NETWORK, CM_COUNT_REJECTED_24H, CM_OP_GT, 1 },
+    { CM_IDENT_IP, CM_COUNT_QUEUED, CM_OP_NE, 2 },
+    { CM_IDENT_NETWORK, CM_COUNT_SEEN, CM_OP_LT, 5 },
+};
 
 
 #define RULE(n, k, w, nw, re, f, v, act, sc, min, sh)                        \
@@ -61,6 +72,35 @@ static cm_rule_def_t  cm_fuzz_rules[] = {
          CM_ACTION_ACCEPT, 0, 1, 0),
     RULE("trial", CM_RULE_WORDS, cm_fuzz_vocab, 6, NULL, TEXT, FV,
          CM_ACTION_REJECT, 0, 1, 1),
+
+    /* what Redis knows: with content, alone, limits */
+    { .name = "new-link", .file = "fuzz.rules", .line = 1,
+      .kind = CM_RULE_REGEX, .regex = "https?://|www\\.", .regex_line = 1,
+      .fields = TEXT, .views = CM_RULE_VIEW_FOLDED,
+      .action = CM_ACTION_QUEUE, .min_count = 1,
+      .conditions = &cm_fuzz_conditions[0], .nconditions = 1,
+      .unknown_match = 1 },
+    { .name = "trusted", .file = "fuzz.rules", .line = 1,
+      .kind = CM_RULE_FACTS, .action = CM_ACTION_ACCEPT, .min_count = 1,
+      .conditions = &cm_fuzz_conditions[1], .nconditions = 2 },
+    { .name = "repeat", .file = "fuzz.rules", .line = 1,
+      .kind = CM_RULE_FACTS, .action = CM_ACTION_SCORE, .score = 5,
+      .min_count = 1, .conditions = &cm_fuzz_conditions[3],
+      .nconditions = 2 },
+    { .name = "flood", .file = "fuzz.rules", .line = 1,
+      .kind = CM_RULE_FACTS, .action = CM_ACTION_QUEUE, .min_count = 1,
+      .limit_ident = CM_IDENT_AUTHOR, .limit_max = 3, .limit_ms = 60000,
+      .unknown_match = 1 },
+    { .name = "swarm", .file = "fuzz.rules", .line = 1,
+      .kind = CM_RULE_WORDS, .words = cm_fuzz_vocab, .nwords = 6,
+      .fields = TEXT, .views = FV, .action = CM_ACTION_REJECT,
+      .min_count = 1, .limit_ident = CM_IDENT_TEXT, .limit_max = 2,
+      .limit_ms = 600000, .conditions = &cm_fuzz_conditions[5],
+      .nconditions = 1 },
+    { .name = "flood-shadow", .file = "fuzz.rules", .line = 1,
+      .kind = CM_RULE_FACTS, .action = CM_ACTION_REJECT, .min_count = 1,
+      .limit_ident = CM_IDENT_AUTHOR, .limit_max = 1, .limit_ms = 60000,
+      .shadow = 1 },
 };
 
 static cm_rules_t  cm_fuzz_rule_set = {
@@ -77,8 +117,52 @@ static const cm_field_e  cm_fuzz_fields[] = {
 };
 
 
+/* the meaning of "when" and "limit", written again */
+static int
+cm_fuzz_holds(const cm_engine_t *engine, const cm_rule_def_t *rule,
+    const cm_facts_t *facts)
+{
+    long                v, x;
+    size_t              i, n;
+    const cm_window_t  *w;
+
+    if (facts == NULL || !facts->known) {
+        return rule->unknown_match;
+    }
+
+    for (i = 0; i < rule->nconditions; i++) {
+        v = facts->count[rule->conditions[i].ident][rule->conditions[i].count];
+        x = rule->conditions[i].value;
+
+        if (!(rule->conditions[i].op == CM_OP_LT ? v < x
+              : rule->conditions[i].op == CM_OP_LE ? v <= x
+              : rule->conditions[i].op == CM_OP_EQ ? v == x
+              : rule->conditions[i].op == CM_OP_NE ? v != x
+              : rule->conditions[i].op == CM_OP_GE ? v >= x : v > x))
+        {
+            return 0;
+        }
+    }
+
+    if (rule->limit_max == 0) {
+        return 1;
+    }
+
+    n = cm_engine_windows(engine, &w);
+
+    for (i = 0; i < n; i++) {
+        if (w[i].ident == rule->limit_ident && w[i].ms == rule->limit_ms) {
+            return facts->window[i] > rule->limit_max;
+        }
+    }
+
+    abort();
+}
+
+
 static void
-cm_fuzz_check(const cm_result_t *res, const cm_input_t *in)
+cm_fuzz_check(const cm_engine_t *engine, const cm_result_t *res,
+    const cm_input_t *in, const cm_facts_t *facts)
 {
     int                   score, hard;
     char                  names[1024];
@@ -93,7 +177,12 @@ cm_fuzz_check(const cm_result_t *res, const cm_input_t *in)
         rule = res->hits[i].rule;
         score += res->hits[i].contribution;
 
-        if (res->hits[i].count < rule->min_count || rule == res->limit_rule) {
+        if ((rule->kind != CM_RULE_FACTS
+             && res->hits[i].count < rule->min_count)
+            || rule == res->limit_rule
+            || (cm_rule_has_facts(rule)
+                && !cm_fuzz_holds(engine, rule, facts)))
+        {
             abort();
         }
 
@@ -128,7 +217,9 @@ cm_fuzz_check(const cm_result_t *res, const cm_input_t *in)
         }
     }
 
-    if (score != res->score) {
+    if (score != res->score || res->npending != 0
+        || res->npending_spans != 0)
+    {
         abort();
     }
 
@@ -155,7 +246,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char                 msg[256];
-    size_t               f;
+    size_t               f, i, nhits, nspans;
+    cm_facts_t           facts, *fp;
+    cm_decision_e        decision;
     cm_alloc_t           a;
     cm_arena_t          *arena;
     cm_field_e           bad;
@@ -194,11 +287,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     a = cm_arena_allocator(arena);
+    /* facts from the same bytes: none, unknown, or small numbers */
+    memset(&facts, 0, sizeof(cm_facts_t));
+    fp = (size > 0 && data[0] % 3 == 0) ? NULL : &facts;
+    facts.known = (size > 0 && data[0] % 3 == 2);
+
+    for (i = 0; i < CM_IDENT_N * CM_COUNT_N + CM_ENGINE_MAX_WINDOWS
+                && size > 0; i++)
+    {
+        if (i < CM_IDENT_N * CM_COUNT_N) {
+            facts.count[i / CM_COUNT_N][i % CM_COUNT_N] = data[i % size] % 6;
+        } else {
+            facts.window[i - CM_IDENT_N * CM_COUNT_N] = data[i % size] % 6;
+        }
+    }
+
     rc = cm_engine_match(engine, &in, &a, &res, &bad);
 
     if (rc == CM_ENGINE_OK) {
-        cm_engine_decide(engine, NULL, &res);
-        cm_fuzz_check(&res, &in);
+        cm_engine_decide(engine, fp, &res);
+        cm_fuzz_check(engine, &res, &in, fp);
+
+        nhits = res.nhits;
+        nspans = res.nspans;
+        decision = res.decision;
+        cm_engine_decide(engine, fp, &res);
+
+        if (res.nhits != nhits || res.nspans != nspans
+            || res.decision != decision)
+        {
+            abort();
+        }
 
     } else if (rc != CM_ENGINE_INVALID_UTF8
                || cm_utf8_valid(in.value[bad], in.len[bad], NULL))

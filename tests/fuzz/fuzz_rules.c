@@ -99,6 +99,38 @@ cm_fuzz_owned(const cm_rules_t *rules, const char *file)
 }
 
 
+/* "when", "limit", "when-unknown": values the engine can index with */
+static void
+cm_fuzz_check_facts(const cm_rule_def_t *r)
+{
+    size_t                 i;
+    const cm_condition_t  *c;
+
+    for (i = 0; i < r->nconditions; i++) {
+        c = &r->conditions[i];
+
+        if ((unsigned) c->ident >= CM_IDENT_TEXT
+            || (unsigned) c->count >= CM_COUNT_N
+            || (unsigned) c->op > CM_OP_GT || c->value < 0
+            || (c->ident == CM_IDENT_IP && c->count == CM_COUNT_REJECTED_24H))
+        {
+            abort();
+        }
+    }
+
+    if (r->limit_max > 0
+        && ((unsigned) r->limit_ident >= CM_IDENT_N || r->limit_ms < 1000
+            || r->limit_ms > CM_LIMIT_WINDOW_MAX || r->limit_ms % 1000 != 0))
+    {
+        abort();
+    }
+
+    if (r->unknown_match && !cm_rule_has_facts(r)) {
+        abort();
+    }
+}
+
+
 static void
 cm_fuzz_check(const cm_rules_t *rules)
 {
@@ -113,11 +145,28 @@ cm_fuzz_check(const cm_rules_t *rules)
         r = &rules->rules[i];
 
         if (r->name == NULL || r->name[0] == '\0' || r->line == 0
-            || !cm_fuzz_owned(rules, r->file) || r->views == 0
-            || r->fields == 0 || r->fields >= CM_FIELD_BIT(CM_FIELD_N)
+            || !cm_fuzz_owned(rules, r->file)
+            || r->fields >= CM_FIELD_BIT(CM_FIELD_N)
             || r->min_count == 0
             || (r->action != CM_ACTION_SCORE && r->score != 0))
         {
+            abort();
+        }
+
+        cm_fuzz_check_facts(r);
+
+        /* a rule on facts alone looks at nothing */
+        if (r->kind == CM_RULE_FACTS) {
+            if (!cm_rule_has_facts(r) || r->regex != NULL || r->nwords != 0
+                || r->views != 0 || r->fields != 0)
+            {
+                abort();
+            }
+
+            continue;
+        }
+
+        if (r->views == 0 || r->fields == 0) {
             abort();
         }
 

@@ -64,9 +64,19 @@ done(rule_set_t *rs)
 }
 
 
+static const cm_input_t *
+text_input(cm_input_t *in, const char *text)
+{
+    memset(in, 0, sizeof(cm_input_t));
+    in->value[CM_FIELD_TEXT] = text;
+    in->len[CM_FIELD_TEXT] = strlen(text);
+
+    return in;
+}
+
+
 static void
-check_fields(rule_set_t *rs, void **state, const cm_input_t *in,
-    cm_result_t *res)
+match(rule_set_t *rs, void **state, const cm_input_t *in, cm_result_t *res)
 {
     cm_alloc_t  a;
     cm_field_e  bad;
@@ -75,20 +85,41 @@ check_fields(rule_set_t *rs, void **state, const cm_input_t *in,
 
     assert_int_equal(cm_engine_match(rs->engine, in, &a, res, &bad),
                      CM_ENGINE_OK);
-    cm_engine_decide(rs->engine, NULL, res);
+}
+
+
+/* match, then decide with "facts" (NULL: Redis did not answer) */
+static void
+check_fields_facts(rule_set_t *rs, void **state, const cm_input_t *in,
+    const cm_facts_t *facts, cm_result_t *res)
+{
+    match(rs, state, in, res);
+    cm_engine_decide(rs->engine, facts, res);
+}
+
+
+static void
+check_fields(rule_set_t *rs, void **state, const cm_input_t *in,
+    cm_result_t *res)
+{
+    check_fields_facts(rs, state, in, NULL, res);
+}
+
+
+static void
+check_facts(rule_set_t *rs, void **state, const char *text,
+    const cm_facts_t *facts, cm_result_t *res)
+{
+    cm_input_t  in;
+
+    check_fields_facts(rs, state, text_input(&in, text), facts, res);
 }
 
 
 static void
 check(rule_set_t *rs, void **state, const char *text, cm_result_t *res)
 {
-    cm_input_t  in;
-
-    memset(&in, 0, sizeof(cm_input_t));
-    in.value[CM_FIELD_TEXT] = text;
-    in.len[CM_FIELD_TEXT] = strlen(text);
-
-    check_fields(rs, state, &in, res);
+    check_facts(rs, state, text, NULL, res);
 }
 
 
@@ -679,6 +710,382 @@ test_disguised_gambling(void **state)
 }
 
 
+/* --- what Redis knows ----------------------------------------------------- */
+
+/* facts Redis answered with: every counter and window 0 */
+static cm_facts_t *
+known(cm_facts_t *facts)
+{
+    memset(facts, 0, sizeof(cm_facts_t));
+    facts->known = 1;
+
+    return facts;
+}
+
+
+static void
+test_facts_first_time_link(void **state)
+{
+    char         names[64];
+    cm_input_t   in;
+    cm_facts_t   f;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule link-count regex \"https?://\" score 1\n"
+                 "rule first-time-link\n"
+                 "    regex \"https?://|www\\.\"\n"
+                 "    when  first-time author\n"
+                 "    action queue\n");
+
+    /* matched, waiting for the facts: not a hit yet */
+    match(&rs, state, text_input(&in, "baca di https://contoh.id"), &res);
+    assert_int_equal(res.nhits, 1);
+    assert_int_equal(res.npending, 1);
+    assert_int_equal(res.nspans, 1);
+    assert_int_equal(res.npending_spans, 1);
+
+    cm_engine_decide(rs.engine, known(&f), &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason,
+                        "rule first-time-link: queue (author seen = 0)");
+    assert_int_equal(res.nhits, 2);
+    assert_int_equal(res.npending, 0);
+    assert_int_equal(hit(&res, "first-time-link")->count, 1);
+    assert_int_equal(cm_result_rule_names(&res, names, sizeof(names)), 26);
+    assert_memory_equal(names, "link-count,first-time-link", 26);
+
+    /* its span joins the others, in order */
+    assert_int_equal(res.nspans, 2);
+    assert_int_equal(res.spans[0].start, 8);
+    assert_int_equal(res.spans[1].start, 8);
+    assert_int_equal(res.spans[1].end, 16);
+    assert_ptr_equal(res.spans[1].rule, hit(&res, "first-time-link")->rule);
+
+    /* an author seen before; no link; Redis silent (skip by default) */
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_SEEN] = 1;
+    check_facts(&rs, state, "baca di https://contoh.id", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_null(hit(&res, "first-time-link"));
+    assert_int_equal(res.nspans, 1);
+
+    check_facts(&rs, state, "komentar pertama saya", known(&f), &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.nhits, 0);
+
+    check_facts(&rs, state, "lihat www.contoh.id", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    done(&rs);
+}
+
+
+/*
+ * A trusted author's "action accept" beats a queue by score, not a hard
+ * reject; any rejection, or too few approvals, and the score counts again.
+ */
+static void
+test_facts_trusted_author(void **state)
+{
+    cm_facts_t   f;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule links regex \"https?://\" score 6\n"
+                 "rule judol-site words pulauwin action reject\n"
+                 "rule trusted-author\n"
+                 "    when author approved >= 3, author rejected = 0\n"
+                 "    action accept\n");
+
+    known(&f);
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_APPROVED] = 3;
+
+    check_facts(&rs, state, "sumber: https://bps.go.id", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.score, 6);
+    assert_string_equal(res.reason, "rule trusted-author: accept (author "
+                                    "approved >= 3, author rejected = 0)");
+    assert_int_equal(hit(&res, "trusted-author")->count, 0);
+
+    check_facts(&rs, state, "main di pulauwin https://x.id", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "rule judol-site: reject");
+    assert_non_null(hit(&res, "trusted-author"));
+
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_REJECTED] = 1;
+    check_facts(&rs, state, "sumber: https://bps.go.id", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_null(hit(&res, "trusted-author"));
+
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_REJECTED] = 0;
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_APPROVED] = 2;
+    check_facts(&rs, state, "sumber: https://bps.go.id", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+
+    /* a rule on facts alone fires without any text matching */
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_APPROVED] = 40;
+    check_facts(&rs, state, "setuju", &f, &res);
+    assert_int_equal(res.nhits, 1);
+    assert_int_equal(res.nspans, 0);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    done(&rs);
+}
+
+
+static void
+test_facts_rejections(void **state)
+{
+    cm_facts_t   f;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule repeat-author when author rejected-24h >= 2 "
+                 "action reject\n"
+                 "rule repeat-network when network rejected-24h >= 2 "
+                 "action queue\n"
+                 "rule quiet-ip when ip seen < 1, ip queued != 0 score 2\n");
+
+    known(&f);
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_REJECTED_24H] = 2;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "rule repeat-author: reject (author "
+                                    "rejected-24h >= 2)");
+
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_REJECTED_24H] = 1;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.nhits, 0);
+
+    f.count[CM_IDENT_NETWORK][CM_COUNT_REJECTED_24H] = 3;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_REJECTED_24H] = 5;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_int_equal(res.nhits, 2);
+
+    /* <, != and the counters of each identity apart */
+    known(&f);
+    f.count[CM_IDENT_IP][CM_COUNT_QUEUED] = 1;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.score, 2);
+    f.count[CM_IDENT_IP][CM_COUNT_SEEN] = 1;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.score, 0);
+
+    done(&rs);
+}
+
+
+static void
+test_facts_limits(void **state)
+{
+    size_t              n;
+    cm_facts_t          f;
+    cm_result_t         res;
+    rule_set_t          rs;
+    const cm_window_t  *w;
+
+    compile(&rs, "rule flood-author limit author 10/60s action queue\n"
+                 "rule swarm limit text 4/10m action reject\n"
+                 "rule flood-ip limit ip 10/1m score 3\n");
+
+    n = cm_engine_windows(rs.engine, &w);
+    assert_int_equal(n, 3);
+    assert_int_equal(w[0].ident, CM_IDENT_AUTHOR);
+    assert_int_equal(w[0].ms, 60000);
+    assert_int_equal(w[1].ident, CM_IDENT_TEXT);
+    assert_int_equal(w[1].ms, 600000);
+    assert_int_equal(w[2].ident, CM_IDENT_IP);
+    assert_int_equal(w[2].ms, 60000);
+
+    /* more than N, this comment included */
+    known(&f);
+    f.window[0] = 11;
+    check_facts(&rs, state, "komentar", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "rule flood-author: queue (limit author "
+                                    "10/1m: 11)");
+
+    f.window[0] = 10;
+    check_facts(&rs, state, "komentar", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.nhits, 0);
+
+    /* the same text across the site */
+    f.window[1] = 5;
+    check_facts(&rs, state, "komentar", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "rule swarm: reject (limit text 4/10m: "
+                                    "5)");
+
+    f.window[1] = 4;
+    f.window[2] = 30;
+    check_facts(&rs, state, "komentar", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.score, 3);
+
+    done(&rs);
+}
+
+
+static void
+test_facts_when_unknown(void **state)
+{
+    cm_facts_t   f;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule link-new-match regex \"https?://\"\n"
+                 "    when first-time author\n"
+                 "    when-unknown match\n"
+                 "    action queue\n"
+                 "rule link-new-skip regex \"https?://\"\n"
+                 "    when first-time author\n"
+                 "    score 7\n"
+                 "rule flood limit author 3/60s when-unknown match score 2\n");
+
+    check_facts(&rs, state, "https://x.id", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "rule link-new-match: queue (reputation "
+                                    "unknown)");
+    assert_non_null(hit(&res, "link-new-match"));
+    assert_null(hit(&res, "link-new-skip"));
+    assert_int_equal(res.score, 2);
+
+    /* facts Redis did not vouch for are no facts */
+    memset(&f, 0, sizeof(cm_facts_t));
+    f.window[0] = 1;
+    check_facts(&rs, state, "https://x.id", &f, &res);
+    assert_null(hit(&res, "link-new-skip"));
+    assert_non_null(hit(&res, "flood"));
+
+    f.known = 1;
+    check_facts(&rs, state, "https://x.id", &f, &res);
+    assert_non_null(hit(&res, "link-new-match"));
+    assert_non_null(hit(&res, "link-new-skip"));
+    assert_null(hit(&res, "flood"));
+    assert_int_equal(res.score, 7);
+
+    /* without content: the policy alone */
+    check_facts(&rs, state, "tanpa tautan", NULL, &res);
+    assert_int_equal(res.nhits, 1);
+    assert_int_equal(res.score, 2);
+
+    done(&rs);
+}
+
+
+static void
+test_facts_windows(void **state)
+{
+    int                 i;
+    char                text[2048], line[128];
+    size_t              n, at;
+    rule_set_t          rs;
+    const cm_window_t  *w;
+
+    (void) state;
+
+    compile(&rs, "rule plain words x score 1\n");
+    assert_int_equal(cm_engine_windows(rs.engine, &w), 0);
+    done(&rs);
+
+    /* one window per (identity, length), in the order rules name them */
+    compile(&rs, "rule a limit ip 5/1h action queue\n"
+                 "rule b words gacor limit author 2/60s score 2\n"
+                 "rule c limit ip 50/60m action reject\n"
+                 "rule d limit author 9/1m when first-time author score 1\n"
+                 "rule e limit network 5/60s action queue\n"
+                 "rule f limit author 3/3600s action queue\n");
+
+    assert_int_equal(cm_engine_windows(rs.engine, NULL), 4);
+    n = cm_engine_windows(rs.engine, &w);
+    assert_int_equal(n, 4);
+    assert_int_equal(w[0].ident, CM_IDENT_IP);
+    assert_int_equal(w[0].ms, 3600000);
+    assert_int_equal(w[1].ident, CM_IDENT_AUTHOR);
+    assert_int_equal(w[1].ms, 60000);
+    assert_int_equal(w[2].ident, CM_IDENT_NETWORK);
+    assert_int_equal(w[3].ident, CM_IDENT_AUTHOR);
+    assert_int_equal(w[3].ms, 3600000);
+    done(&rs);
+
+    /* CM_ENGINE_MAX_WINDOWS, and one more */
+    at = 0;
+    for (i = 1; i <= CM_ENGINE_MAX_WINDOWS + 1; i++) {
+        at += snprintf(text + at, sizeof(text) - at,
+                       "rule r%d limit author 5/%ds action queue\n", i, i);
+    }
+
+    assert_int_equal(load(&rs, text), -1);
+    snprintf(line, sizeof(line), "%s:%d: too many different limit windows "
+             "(max %d)", rs.path, CM_ENGINE_MAX_WINDOWS + 1,
+             CM_ENGINE_MAX_WINDOWS);
+    assert_string_equal(rs.err, line);
+    done(&rs);
+
+    text[at - strlen("rule r17 limit author 5/17s action queue\n")] = '\0';
+    compile(&rs, text);
+    assert_int_equal(cm_engine_windows(rs.engine, NULL),
+                     CM_ENGINE_MAX_WINDOWS);
+    done(&rs);
+}
+
+
+/* a rule with content and conditions fires on both; deciding twice is safe */
+static void
+test_facts_content_and_conditions(void **state)
+{
+    cm_facts_t   f;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule vocab words gacor score 2\n"
+                 "rule vocab-new words gacor, maxwin\n"
+                 "    min-count 2\n"
+                 "    when first-time author\n"
+                 "    score 4\n"
+                 "rule vocab-new-trial words maxwin when first-time author "
+                 "action reject shadow\n");
+
+    check_facts(&rs, state, "gacor maxwin", known(&f), &res);
+    assert_int_equal(res.nhits, 3);
+    assert_string_equal(res.hits[0].rule->name, "vocab");
+    assert_string_equal(res.hits[1].rule->name, "vocab-new");
+    assert_string_equal(res.hits[2].rule->name, "vocab-new-trial");
+    assert_int_equal(res.score, 6);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 6 >= queue 5");
+    assert_int_equal(res.nspans, 4);
+    assert_int_equal(res.spans[0].start, 0);
+    assert_int_equal(res.spans[1].start, 0);
+    assert_int_equal(res.spans[2].start, 6);
+    assert_int_equal(res.spans[3].start, 6);
+
+    cm_engine_decide(rs.engine, &f, &res);
+    assert_int_equal(res.nhits, 3);
+    assert_int_equal(res.nspans, 4);
+    assert_int_equal(res.score, 6);
+
+    /* content short of min-count: conditions alone do not fire it */
+    check_facts(&rs, state, "gacor", &f, &res);
+    assert_int_equal(res.nhits, 1);
+    assert_int_equal(res.score, 2);
+
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_SEEN] = 4;
+    check_facts(&rs, state, "gacor maxwin", &f, &res);
+    assert_int_equal(res.nhits, 1);
+    assert_int_equal(res.nspans, 1);
+    assert_int_equal(res.score, 2);
+
+    done(&rs);
+}
+
+
 static int
 teardown(void **state)
 {
@@ -707,6 +1114,13 @@ main(void)
         cm_test(test_compile_errors),
         cm_test(test_rule_names),
         cm_test(test_disguised_gambling),
+        cm_test(test_facts_first_time_link),
+        cm_test(test_facts_trusted_author),
+        cm_test(test_facts_rejections),
+        cm_test(test_facts_limits),
+        cm_test(test_facts_when_unknown),
+        cm_test(test_facts_windows),
+        cm_test(test_facts_content_and_conditions),
     };
 
     return cmocka_run_group_tests(tests, NULL, teardown);

@@ -4,173 +4,7 @@
  * directory (the current directory), so file names in errors are short.
  */
 
-#include <errno.h>
-#include <ftw.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "cm_test.h"
-#include "ngx_http_comment_moderation_rules.h"
-
-
-static char         cm_test_err[1024];
-static char         cm_test_home[PATH_MAX];
-static char         cm_test_dir[64];
-static cm_rules_t  *cm_test_rules;      /* from load_ok(), freed after */
-
-
-static int
-cm_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-
-    return remove(path);
-}
-
-
-static int
-cm_tmp_setup(void **state)
-{
-    (void) state;
-
-    if (getcwd(cm_test_home, sizeof(cm_test_home)) == NULL) {
-        return -1;
-    }
-
-    snprintf(cm_test_dir, sizeof(cm_test_dir), "/tmp/cm-test-rules-XXXXXX");
-
-    if (mkdtemp(cm_test_dir) == NULL || chdir(cm_test_dir) != 0) {
-        return -1;
-    }
-
-    return 0;
-}
-
-
-static int
-cm_tmp_teardown(void **state)
-{
-    (void) state;
-
-    cm_rules_free(cm_test_rules);
-    cm_test_rules = NULL;
-
-    if (chdir(cm_test_home) != 0) {
-        return -1;
-    }
-
-    return nftw(cm_test_dir, cm_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-
-#define cm_tmp_test(f)  cmocka_unit_test_setup_teardown(f, cm_tmp_setup,      \
-                                                        cm_tmp_teardown)
-
-
-/* Writes "len" bytes to "name", creating its directories. */
-static void
-put_bytes(const char *name, const char *data, size_t len)
-{
-    char   dir[PATH_MAX], *slash;
-    FILE  *f;
-
-    snprintf(dir, sizeof(dir), "%s", name);
-
-    for (slash = strchr(dir, '/'); slash != NULL;
-         slash = strchr(slash + 1, '/'))
-    {
-        *slash = '\0';
-        mkdir(dir, 0755);
-        *slash = '/';
-    }
-
-    f = fopen(name, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-
-static void
-put(const char *name, const char *text)
-{
-    put_bytes(name, text, strlen(text));
-}
-
-
-static cm_rules_t *
-load(const char *path)
-{
-    cm_test_err[0] = 'X';
-    cm_test_err[1] = '\0';
-
-    return cm_rules_load(&cm_rules_source_files, path, cm_test_err,
-                         sizeof(cm_test_err));
-}
-
-
-/* The rules stay until the next load_ok() or the end of the test. */
-static cm_rules_t *
-load_ok(const char *path)
-{
-    cm_rules_free(cm_test_rules);
-
-    cm_test_rules = load(path);
-    if (cm_test_rules == NULL) {
-        fail_msg("%s: unexpected error: %s", path, cm_test_err);
-    }
-
-    assert_string_equal(cm_test_err, "");
-
-    return cm_test_rules;
-}
-
-
-/* x.rules holding "text", loaded */
-static cm_rules_t *
-load_text(const char *text)
-{
-    put("x.rules", text);
-
-    return load_ok("x.rules");
-}
-
-
-static void
-expect_error(const char *path, const char *expected)
-{
-    cm_rules_t  *rules;
-
-    rules = load(path);
-    if (rules != NULL) {
-        cm_rules_free(rules);
-        fail_msg("%s: loaded, expected: %s", path, expected);
-    }
-
-    assert_string_equal(cm_test_err, expected);
-}
-
-
-static const cm_rule_def_t *
-rule(const cm_rules_t *rules, const char *name)
-{
-    size_t  i;
-
-    for (i = 0; i < rules->nrules; i++) {
-        if (strcmp(rules->rules[i].name, name) == 0) {
-            return &rules->rules[i];
-        }
-    }
-
-    fail_msg("no rule \"%s\"", name);
-
-    return NULL;
-}
+#include "cm_rules_test.h"
 
 
 static void
@@ -698,13 +532,6 @@ test_field_names(void **state)
 
 /* --- errors in one file --------------------------------------------------- */
 
-/* a rule file's text and its error; a file's name and its text */
-typedef struct {
-    const char  *key;
-    const char  *value;
-} cm_test_pair_t;
-
-
 static const cm_test_pair_t  cm_error_cases[] = {
 
     /* keys and statements */
@@ -718,7 +545,8 @@ static const cm_test_pair_t  cm_error_cases[] = {
       "values are separated by commas)" },
     { "rule x words a score 1\n    colour red\n",
       "x.rules:2: unknown key \"colour\" (keys are: words, words-file, regex, "
-      "fields, view, score, action, min-count, note, shadow)" },
+      "fields, view, score, action, min-count, note, shadow, when, limit, "
+      "when-unknown)" },
     { "rule x words slot gacor score 1\n",
       "x.rules:1: unknown key \"gacor\" (words are separated by commas; a "
       "phrase goes in quotes: \"slot gacor\")" },
@@ -899,25 +727,10 @@ static const cm_test_pair_t  cm_error_cases[] = {
 static void
 test_errors_in_one_file(void **state)
 {
-    size_t       i;
-    cm_rules_t  *rules;
-
     (void) state;
 
-    for (i = 0; i < sizeof(cm_error_cases) / sizeof(cm_error_cases[0]); i++) {
-        put("x.rules", cm_error_cases[i].key);
-        rules = load("x.rules");
-
-        if (rules != NULL) {
-            cm_rules_free(rules);
-            fail_msg("case %zu loaded: %s", i, cm_error_cases[i].key);
-        }
-
-        if (strcmp(cm_test_err, cm_error_cases[i].value) != 0) {
-            fail_msg("case %zu:\n  got      %s\n  expected %s", i,
-                     cm_test_err, cm_error_cases[i].value);
-        }
-    }
+    expect_errors(cm_error_cases,
+                  sizeof(cm_error_cases) / sizeof(cm_error_cases[0]));
 }
 
 
