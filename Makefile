@@ -34,6 +34,8 @@ FUZZ_SECONDS ?= 8
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
+.SECONDARY:
+
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
         demo eval bench clean
 
