@@ -151,3 +151,7 @@ clean:
 # the shipped rules on the labeled sets in ../shared/data/ (issue 3's targets)
 eval: tools
 	@scripts/eval-all
+
+# throughput with the module (Redis on) against plain proxying, in one run
+bench: module
+	tests/bench/redis-accept
