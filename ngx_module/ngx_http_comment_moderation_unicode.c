@@ -6,7 +6,10 @@
 #include <stdint.h>
 
 #include "ngx_http_comment_moderation_unicode.h"
-#include "ngx_http_comment_moderation_unicode_tables.h"
+#include "ngx_http_comment_moderation_unicode_classes.h"
+#include "ngx_http_comment_moderation_unicode_fold_points.h"
+#include "ngx_http_comment_moderation_unicode_fold_refs.h"
+#include "ngx_http_comment_moderation_unicode_fold_pool.h"
 
 
 #define CM_UNICODE_N(a)  (sizeof(a) / sizeof((a)[0]))
