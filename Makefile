@@ -71,6 +71,10 @@ module: $(MODULE)
 ngx_module/ngx_http_comment_moderation_lua.h: $(wildcard ngx_module/lua/*.lua) scripts/gen-lua-header
 	scripts/gen-lua-header
 
+# so does the review page (the admin location serves it from memory)
+ngx_module/ngx_http_comment_moderation_admin_page.h: $(wildcard ngx_module/admin/*) scripts/gen-admin-header
+	scripts/gen-admin-header
+
 $(MODULE): $(BUILD)/nginx/Makefile $(NGINX_SRCS) $(ENGINE_SRCS) $(HEADERS)
 	@echo "  MODULE  $@ (log: build/module.log)"
 	@$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules >$(BUILD)/module.log 2>&1 \
