@@ -1,0 +1,42 @@
+// Debian's chromium, headless, driven by playwright-core; every page is
+// watched for dialogs (alert/confirm/prompt) and script errors.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const OUTPUT = path.join(__dirname, '..', 'output');
+
+function executable() {
+  for (const p of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser']) {
+    if (p && fs.existsSync(p)) return p;
+  }
+  throw new Error('chromium not found: run make deps (Debian package chromium), or set CHROMIUM');
+}
+
+async function launch() {
+  // --no-sandbox: the tests run as root on CI, where Chromium's sandbox cannot start
+  return chromium.launch({ executablePath: executable(), headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+}
+
+// a page whose dialogs and uncaught errors are recorded in page.problems
+async function watchedPage(context) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('dialog', async (d) => {
+    page.problems.push(`dialog ${d.type()}: ${d.message()}`);
+    await d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => page.problems.push(`script error: ${e.message}`));
+  return page;
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(OUTPUT, { recursive: true });
+  const file = path.join(OUTPUT, name);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+module.exports = { launch, watchedPage, screenshot, OUTPUT };
