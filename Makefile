@@ -4,6 +4,7 @@
 #                   against the installed nginx, and the engine tools (build/cm-check)
 #   make install    copy the module into nginx's modules path
 #   make test       install what is missing, build, run every test
+#   make browser    the review page's tests in headless chromium (tests/browser/)
 #   make demo       install what is missing, build, run the demo news site
 #
 # NGINX_SRC=/path/to/nginx-x.y.z make   builds against a self-compiled nginx
@@ -37,7 +38,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench clean
+        demo eval bench clean browser
 
 all: module tools
 
@@ -140,6 +141,11 @@ fuzz: fuzz-smoke
 
 integration: $(MODULE)
 	CM_MODULE=$(MODULE) CM_NGINX=$(NGINX_BIN) prove -I tests/lib tests/integration/
+
+# the review page in headless chromium: against a stand-in of the admin API,
+# then on the demo (nginx with the module, Redis, backend) on free ports
+browser: $(MODULE)
+	@tests/browser/run
 
 test: deps
 	@$(MAKE) --no-print-directory all
