@@ -308,14 +308,7 @@
     if (document.hidden || loggedOut) { return Promise.resolve(); }
     return api('counts').then(function (r) {
       view.counts = r.data;
-      STATES.forEach(function (s) {
-        var n = r.data[s];
-        document.querySelector('[data-count="' + s + '"]').textContent =
-          typeof n === 'number' ? n.toLocaleString(lang) : '\u00b7';
-        if (s === 'release-failed') {
-          document.querySelector('[data-count="' + s + '"]').classList.toggle('alert', n > 0);
-        }
-      });
+      renderCounts();
       var n = r.data[view.state];
       if (typeof n === 'number' && n > 0 && !view.items.length && !view.loading && !waiting.length &&
           !hasFilters() && view.offset === 0) {
@@ -325,6 +318,18 @@
       $('fresh').hidden = !(typeof n === 'number' && n !== view.total + pendingIn(view.state) &&
                             !hasFilters() && !view.loading);
     }).catch(function () { /* the next poll tries again */ });
+  }
+
+  // the counts as the server last said, less the decisions about to leave
+  function renderCounts() {
+    var counts = view.counts || {};
+    STATES.forEach(function (s) {
+      var n = counts[s];
+      var node = document.querySelector('[data-count="' + s + '"]');
+      if (typeof n === 'number') { n = Math.max(0, n - pendingIn(s)); }
+      node.textContent = typeof n === 'number' ? n.toLocaleString(lang) : '\u00b7';
+      if (s === 'release-failed') { node.classList.toggle('alert', n > 0); }
+    });
   }
 
   function hasFilters() {
@@ -678,16 +683,18 @@
 
   // each waits UNDO_MS, then is sent; the newest can be undone
   var waiting = [];
+  // sent, not answered yet: still off the list and out of the counts
+  var sending = [];
 
   function pendingIds() {
     var ids = {};
-    waiting.forEach(function (d) { d.items.forEach(function (x) { ids[x.c.id] = true; }); });
+    waiting.concat(sending).forEach(function (d) { d.items.forEach(function (x) { ids[x.c.id] = true; }); });
     return ids;
   }
 
   function pendingIn(state) {
     var n = 0;
-    waiting.forEach(function (d) { if (d.state === state) { n += d.items.length; } });
+    waiting.concat(sending).forEach(function (d) { if (d.state === state) { n += d.items.length; } });
     return n;
   }
 
@@ -710,6 +717,7 @@
     moveCursor(Math.min(cursorWas, view.items.length - 1));
     d.timer = setTimeout(function () { send(d); }, UNDO_MS);
     waiting.push(d);
+    renderCounts();
     toastDecision(d, true);
   }
 
@@ -723,6 +731,7 @@
     var d = waiting.pop();
     if (!d) { return; }
     clearTimeout(d.timer);
+    renderCounts();
     hideToast();
     // an older decision still waiting can be undone next (its countdown runs on)
     if (waiting.length) { toastDecision(waiting[waiting.length - 1], false); }
@@ -740,6 +749,8 @@
     var i = waiting.indexOf(d);
     if (i < 0) { return Promise.resolve(); }
     waiting.splice(i, 1);
+    sending.push(d);
+    var done = function () { sending.splice(sending.indexOf(d), 1); };
     // all wait as long: when the one on the toast goes, the older ones went
     if (toastFor === d) { hideToast(); }
     var ids = d.items.map(function (x) { return x.c.id; });
@@ -750,14 +761,18 @@
       : post('bulk', { action: d.action, ids: ids, block: body.block, hours: body.hours }, d.keepalive)
         .then(function (r) { return list(r.data.results); });
     return call.then(function (results) {
+      done();
       var failed = results.filter(function (r) { return r && r.ok === false; });
       if (failed.length) {
         toast(t('failed', { id: failed.map(function (r) { return r.id; }).join(', '), e: failed[0].error || failed[0].state }));
+        // someone else acted first, or the release failed: show what is true now
+        if (d.state === view.state) { load(true); }
       }
       // the page emptied by decisions: bring the next comments
       if (d.state === view.state && !view.items.length && !waiting.length) { load(); }
       pollCounts();
     }, function (err) {
+      done();
       toast(t('failed', { id: ids.join(', '), e: err.message || err }));
       if (d.state === view.state) { load(true); }
       pollCounts();
