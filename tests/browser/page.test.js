@@ -17,7 +17,8 @@ function fixtures() {
   const list = [
     fake.comment({ id: 'c1', time: now - 300000, name: 'Siti Rahma', email: 'siti@example.id', text: EMOJI,
       score: 12, rules: 'gambling-terms,link-first-time', reason: 'score 12 >= 5',
-      spans: [fake.span(EMOJI, 'SLOT gacor', 'gambling-terms'), fake.span(EMOJI, 'maxwin', 'gambling-terms')] }),
+      spans: [fake.span(EMOJI, 'SLOT gacor', 'gambling-terms'), fake.span(EMOJI, 'maxwin', 'gambling-terms'),
+        fake.span('siti@example.id', 'example.id', 'link-url', 'email')] }),
     fake.comment({ id: 'c2', time: now - 200000, name: '<b onmouseover=alert(1)>Eve</b>', email: 'eve@example.com',
       url: 'javascript:alert(document.cookie)', text: HOSTILE, score: 6, rules: 'html-markup', ip: '10.9.8.7' }),
     fake.comment({ id: 'c3', time: now - 100000, name: 'Andi', email: 'andi@example.com', text: 'Komentar ketiga', score: 5 }),
@@ -75,6 +76,8 @@ test('matched spans are highlighted at the right characters after multi-byte tex
   assert.deepEqual(marks, ['SLOT gacor', 'maxwin']);
   assert.equal(await cardText('c1').locator('.text').textContent(), EMOJI);
   assert.equal(await cardText('c1').locator('.text mark').first().getAttribute('title'), 'gambling-terms');
+  assert.deepEqual(await cardText('c1').locator('.email mark').allTextContents(), ['example.id']);
+  assert.deepEqual(await cardText('c1').locator('.name mark').allTextContents(), [], 'a span of another field');
 });
 
 test('a hostile comment is shown as inert text', async () => {
