@@ -11,6 +11,8 @@ const path = require('path');
 const { launch, watchedPage, screenshot } = require('./lib/browser');
 
 const BASE = process.env.CM_BASE;
+// demo/backend.py, behind nginx: GET /api/comments lists what it stored
+const BACKEND = process.env.CM_BACKEND;
 const LOGIN = { username: process.env.CM_USER || '', password: process.env.CM_PASSWORD || '' };
 const REVIEW = `${BASE}/moderation/`;
 const ADMIN_SRC = path.join(__dirname, '..', '..', 'ngx_module', 'admin');
@@ -34,6 +36,8 @@ const HELD = {
 assert.ok(BASE, 'CM_BASE is not set: run tests/browser/run');
 
 let browser, reader, moderator, review;
+// the bodies the reader's browser posted, by token
+const posted = {};
 
 before(async () => {
   browser = await launch();
@@ -83,6 +87,14 @@ async function cursorTo(token) {
 
 test('a reader\'s comments are held when posted through the article\'s form', async () => {
   const page = await watchedPage(reader);
+  page.on('request', (req) => {
+    if (req.method() !== 'POST') return;
+    const body = req.postData() || '';
+    for (const c of Object.values(HELD)) {
+      const token = c.text.split(' ').pop();
+      if (body.includes(token)) posted[token] = body;
+    }
+  });
   for (const c of Object.values(HELD)) {
     await page.goto(`${BASE}/`);
     await page.getByText('Tulis komentar Anda').waitFor();
@@ -95,8 +107,15 @@ test('a reader\'s comments are held when posted through the article\'s form', as
   const html = await articleText();
   for (const c of Object.values(HELD)) assert.ok(!html.includes(c.text.split(' ').pop()), 'held, not published');
   assert.deepEqual(page.problems, []);
+  assert.equal(Object.keys(posted).length, Object.keys(HELD).length);
   await page.close();
 });
+
+// what the backend stored with token in it
+async function stored(token) {
+  const res = await reader.request.get(`${BACKEND}/api/comments`);
+  return (await res.json()).filter((r) => (r.body || '').includes(token) || (r.comment || '').includes(token));
+}
 
 test('the review page needs the login, and is the one in ngx_module/admin/', async () => {
   const anon = await browser.newContext();
@@ -169,6 +188,21 @@ test('a approves with the keyboard: released to the site once', async () => {
   await page.locator(`.comment-text:has-text("${tok('approveme')}")`).waitFor();
   assert.equal(await page.locator(`.comment-text:has-text("${tok('approveme')}")`).count(), 1);
   await page.close();
+  const got = await stored(tok('approveme'));
+  assert.equal(got.length, 1, 'the backend received it once');
+  assert.equal(got[0].status, 'published');
+  assert.equal(got[0].body, posted[tok('approveme')], 'byte for byte what the browser posted');
+  assert.equal(got[0].headers['X-Comment-Moderation'], 'approved');
+});
+
+test('approving it again is refused (409) and releases nothing', async () => {
+  const session = await (await moderator.request.get(`${REVIEW}api/session`)).json();
+  const [c] = await stateOf(tok('approveme'), 'approved');
+  const res = await moderator.request.post(`${REVIEW}api/comments/${encodeURIComponent(c.id)}/approve`,
+    { data: {}, headers: { 'X-CSRF-Token': session.csrf } });
+  assert.equal(res.status(), 409);
+  assert.equal((await res.json()).ok, false);
+  assert.equal((await stored(tok('approveme'))).length, 1);
 });
 
 test('r rejects: it moves to the rejected tab and stays off the article', async () => {
@@ -176,6 +210,7 @@ test('r rejects: it moves to the rejected tab and stays off the article', async 
   await review.keyboard.press('r');
   await until('it is rejected', async () => (await stateOf(tok('rejectme'), 'rejected')).length === 1, SENT_MS + 8000);
   assert.ok(!(await articleText()).includes(tok('rejectme')));
+  assert.deepEqual(await stored(tok('rejectme')), [], 'nothing reached the backend');
   await review.keyboard.press('2');
   await review.locator(`.card:has-text("${tok('rejectme')}")`).waitFor();
   assert.ok(await review.locator('[data-state="rejected"]').evaluate((b) => b.classList.contains('on')));
