@@ -12,6 +12,8 @@
   var POLL_MS = 5000;
   var PAGE_SIZE = 50;
   var STATES = ['pending', 'rejected', 'approved', 'release-failed'];
+  // the tabs: the states, then the audit log (who did what, newest first)
+  var TABS = STATES.concat(['audit']);
   var FILTERS = ['q', 'author', 'ip', 'article', 'rule'];
 
   // --- words ---------------------------------------------------------------
@@ -23,6 +25,13 @@
     'tab.rejected': ['Ditolak', 'Rejected'],
     'tab.approved': ['Disetujui', 'Approved'],
     'tab.release-failed': ['Gagal terkirim', 'Release failed'],
+    'tab.audit': ['Jejak audit', 'Audit log'],
+    'act.approve': ['menyetujui', 'approved'], 'act.reject': ['menolak', 'rejected'],
+    'act.approve-trust': ['menyetujui dan memercayai', 'approved and trusted'],
+    'act.reject-block': ['menolak dan memblokir', 'rejected and blocked'],
+    'act.release-failed': ['gagal mengirim', 'release failed'],
+    'act.publish': ['menerbitkan aturan', 'published rules'],
+    'act.rollback': ['mengembalikan aturan', 'rolled back rules'],
     'filter.q': ['Cari teks komentar', 'Search comment text'],
     'filter.author': ['Penulis (nama/email)', 'Author (name/e-mail)'],
     'filter.ip': ['Alamat IP', 'IP address'],
@@ -100,7 +109,7 @@
     'k.u': ['urungkan keputusan terakhir (selama 4 detik)', 'undo the last decision (for 4 seconds)'],
     'k.h': ['riwayat penulis dan rincian', 'author history and details'],
     'k.np': ['halaman berikut / sebelumnya', 'next / previous page'],
-    'k.14': ['pindah tab', 'switch tab'],
+    'k.14': ['pindah tab (5: jejak audit)', 'switch tab (5: audit log)'],
     'k.g': ['muat ulang daftar', 'reload the list'],
     'k.slash': ['cari', 'search'],
     'k.esc': ['tutup / batalkan pilihan / keluar dari kolom', 'close / clear selection / leave a field'],
@@ -111,7 +120,7 @@
   var KEYS = [
     ['j  k', 'k.jk'], ['a', 'k.a'], ['r', 'k.r'], ['t', 'k.t'], ['b', 'k.b'],
     ['x', 'k.x'], ['Shift X', 'k.X'], ['Shift A', 'k.A'], ['Shift R', 'k.R'],
-    ['u', 'k.u'], ['h  Enter', 'k.h'], ['n  p', 'k.np'], ['1 \u2013 4', 'k.14'],
+    ['u', 'k.u'], ['h  Enter', 'k.h'], ['n  p', 'k.np'], ['1 \u2013 5', 'k.14'],
     ['g', 'k.g'], ['/', 'k.slash'], ['Esc', 'k.esc'], ['?', 'k.help']
   ];
 
@@ -299,7 +308,7 @@
 
   function readHash() {
     var h = location.hash.slice(1);
-    if (STATES.indexOf(h) >= 0) { view.state = h; }
+    if (TABS.indexOf(h) >= 0) { view.state = h; }
   }
 
   // --- counts --------------------------------------------------------------
@@ -339,6 +348,7 @@
   // --- the list ------------------------------------------------------------
 
   function listQuery() {
+    if (view.state === 'audit') { return 'audit?offset=' + view.offset + '&limit=' + PAGE_SIZE; }
     var p = ['state=' + encodeURIComponent(view.state), 'order=' + view.order,
              'offset=' + view.offset, 'limit=' + PAGE_SIZE];
     FILTERS.forEach(function (f) {
@@ -357,8 +367,9 @@
       view.loading = false;
       // comments whose decision waits for its undo time stay off the list
       var hidden = pendingIds();
-      var got = list(r.data.comments);
-      view.items = got.filter(function (c) { return c && !hidden[c.id]; });
+      var got = view.state === 'audit' ? list(r.data.entries) : list(r.data.comments);
+      view.items = view.state === 'audit' ? got
+        : got.filter(function (c) { return c && !hidden[c.id]; });
       view.total = (typeof r.data.total === 'number' ? r.data.total : got.length) -
                    (got.length - view.items.length);
       view.cursor = 0;
@@ -387,7 +398,8 @@
   function render() {
     var ol = $('cards');
     var frag = document.createDocumentFragment();
-    view.items.forEach(function (c, i) { frag.appendChild(card(c, i)); });
+    var make = view.state === 'audit' ? auditRow : card;
+    view.items.forEach(function (c, i) { frag.appendChild(make(c, i)); });
     ol.textContent = '';
     ol.appendChild(frag);
     if (!view.items.length) {
@@ -398,7 +410,8 @@
   }
 
   function renderChrome() {
-    STATES.forEach(function (s) {
+    document.body.classList.toggle('audit-view', view.state === 'audit');
+    TABS.forEach(function (s) {
       var b = document.querySelector('[data-state="' + s + '"]');
       b.classList.toggle('on', s === view.state);
       b.setAttribute('aria-selected', s === view.state ? 'true' : 'false');
@@ -528,13 +541,27 @@
     return li;
   }
 
+  // one line of the audit log
+  function auditRow(e, i) {
+    var li = el('li', 'card entry');
+    li.dataset.index = i;
+    var when = el('time', 'when', fmtTime(e.time));
+    li.appendChild(when);
+    li.appendChild(el('span', 'by', str(e.who) || '\u2014'));
+    li.appendChild(el('span', 'what act-' + str(e.action), WORDS['act.' + e.action] ? t('act.' + e.action) : str(e.action)));
+    if (e.id) { li.appendChild(el('code', 'cid', e.id)); }
+    if (e.from || e.to) { li.appendChild(el('span', 'move', str(e.from) + ' \u2192 ' + str(e.to))); }
+    if (e.note) { li.appendChild(el('span', 'note', e.note)); }
+    return li;
+  }
+
   // --- history and details, on demand -----------------------------------------
 
   var fullCache = {};
 
   function toggleHistory(i) {
     var c = view.items[i];
-    if (!c) { return; }
+    if (!c || view.state === 'audit') { return; }
     if (view.open[c.id]) { delete view.open[c.id]; } else { view.open[c.id] = true; }
     redrawCard(i);
     if (view.open[c.id] && !fullCache[c.id]) {
@@ -655,7 +682,7 @@
 
   function toggleSelect(i) {
     var c = view.items[i];
-    if (!c) { return; }
+    if (!c || view.state === 'audit') { return; }
     if (view.selected[c.id]) { delete view.selected[c.id]; } else { view.selected[c.id] = true; }
     var node = $('cards').children[i];
     if (node) {
@@ -819,7 +846,7 @@
   // --- tabs, filters, paging -----------------------------------------------------
 
   function setTab(state) {
-    if (STATES.indexOf(state) < 0) { return; }
+    if (TABS.indexOf(state) < 0) { return; }
     view.state = state;
     view.offset = 0;
     view.selected = {};
@@ -912,7 +939,7 @@
       case 'n': page(1); break;
       case 'p': page(-1); break;
       case 'g': load(true); break;
-      case '1': case '2': case '3': case '4': setTab(STATES[Number(e.key) - 1]); break;
+      case '1': case '2': case '3': case '4': case '5': setTab(TABS[Number(e.key) - 1]); break;
       case '/': $('q').focus(); $('q').select(); break;
       case '?': toggleHelp(!helpOpen()); break;
       default: done = false;
@@ -979,7 +1006,7 @@
     });
     window.addEventListener('hashchange', function () {
       var h = location.hash.slice(1);
-      if (h !== view.state && STATES.indexOf(h) >= 0) { setTab(h); }
+      if (h !== view.state && TABS.indexOf(h) >= 0) { setTab(h); }
     });
     document.addEventListener('visibilitychange', function () { if (!document.hidden) { pollCounts(); } });
 

@@ -172,6 +172,17 @@ test('rejected tab offers approve as the way back; release-failed shows the erro
   assert.match(await page.locator('.card .error').textContent(), /backend answered 502/);
 });
 
+test('the audit log lists the decisions, newest first', async () => {
+  await open();
+  await page.keyboard.press('5');
+  await page.waitForSelector('.entry');
+  const first = await page.locator('.entry').first().textContent();
+  assert.match(first, /tester/);
+  assert.match(first, /menyetujui/);
+  assert.match(first, /pending \u2192 approved/);
+  assert.equal(await page.evaluate(() => location.hash), '#audit');
+});
+
 test('history on demand, paging with n/p', async () => {
   await open();
   await page.keyboard.press('h');

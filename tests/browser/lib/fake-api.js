@@ -32,6 +32,7 @@ function comment(fields) {
 function start(comments) {
   const byId = new Map(comments.map((c) => [c.id, c]));
   const posts = [];
+  const audit = [];
 
   function json(res, status, data) {
     const body = Buffer.from(JSON.stringify(data));
@@ -50,6 +51,7 @@ function start(comments) {
     c.state = approve ? 'approved' : 'rejected';
     c.moderator = user;
     c.decided = Date.now();
+    audit.unshift({ time: c.decided, who: user, action, id, from, to: c.state, note: '' });
     return [200, { id, ok: true, state: c.state, from, status: approve ? 201 : 0, error: '' }];
   }
 
@@ -80,6 +82,7 @@ function start(comments) {
         const [status, result] = act(decodeURIComponent(m[1]), m[2], 'tester');
         return json(res, status, result);
       }
+      if (api.startsWith('audit')) return json(res, 200, { total: audit.length, entries: audit.slice(0, 50) });
       if (api === 'session') return json(res, 200, { user: 'tester', csrf: CSRF });
       if (api === 'counts') {
         const n = { pending: 0, rejected: 0, approved: 0, 'release-failed': 0 };
