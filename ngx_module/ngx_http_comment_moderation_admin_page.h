@@ -74,7 +74,7 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "atau ? untuk menutup.</p>\n  </div>\n</div>\n\n<script src=\"review.js\"></script>\n"
     "</body>\n</html>\n";
 
-/* review.css, 12228 bytes */
+/* review.css, 12246 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "/* The moderators' review page: quiet, dense, readable for hours. */\n"
     ":root {\n  --ink: #1c1f24;\n  --muted: #646b75;\n"
@@ -185,9 +185,9 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "nter; list-style: none; }\n\n.pager { display: flex; align-items: center; justify-content: cente"
     "r; gap: 16px; margin-top: 18px; color: var(--muted); font-size: 13px; }\n"
     "\n/* --- the audit log -------------------------------------------------------- */\n"
-    "\n.tabs .aside { margin-left: 12px; }\n.audit-view .filters, .audit-view .selall { visibility: h"
-    "idden; }\n.entry { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 14px; padding"
-    ": 9px 16px; margin-bottom: 6px; font-size: 14px; }\n"
+    "\n.tabs .aside { margin-left: 12px; }\n.audit-view .filters { display: none; }\n"
+    ".audit-view .selall { visibility: hidden; }\n.entry { display: flex; flex-wrap: wrap; align-item"
+    "s: baseline; gap: 4px 14px; padding: 9px 16px; margin-bottom: 6px; font-size: 14px; }\n"
     ".entry .when { color: var(--muted); font-variant-numeric: tabular-nums; min-width: 150px; }\n"
     ".entry .by { font-weight: 650; }\n.entry .what { color: var(--ink); }\n"
     ".entry .act-approve, .entry .act-approve-trust { color: var(--ok); }\n"
@@ -252,7 +252,7 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "  .head { flex-wrap: wrap; }\n  .meta { margin-left: 28px; }\n"
     "}\n";
 
-/* review.js, 40567 bytes */
+/* review.js, 40681 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "/*\n * The moderators' review page (docs/admin-api.md is its contract).\n"
     " *\n * Every value that comes from a comment is put on the page as text\n"
@@ -562,14 +562,16 @@ static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "    h.type = 'button';\n    h.dataset.act = 'history';\n"
     "    acts.appendChild(h);\n    li.appendChild(acts);\n"
     "\n    if (view.open[c.id]) { li.appendChild(historyPanel(c.id)); }\n"
-    "    return li;\n  }\n\n  // one line of the audit log\n"
-    "  function auditRow(e, i) {\n    var li = el('li', 'card entry');\n"
-    "    li.dataset.index = i;\n    var when = el('time', 'when', fmtTime(e.time));\n"
+    "    return li;\n  }\n\n  function stateName(state) {\n"
+    "    return WORDS['tab.' + state] ? t('tab.' + state) : str(state);\n"
+    "  }\n\n  // one line of the audit log\n  function auditRow(e, i) {\n"
+    "    var li = el('li', 'card entry');\n    li.dataset.index = i;\n"
+    "    var when = el('time', 'when', fmtTime(e.time));\n"
     "    li.appendChild(when);\n    li.appendChild(el('span', 'by', str(e.who) || '\\u2014'));\n"
     "    li.appendChild(el('span', 'what act-' + str(e.action), WORDS['act.' + e.action] ? t('act.' +"
     " e.action) : str(e.action)));\n    if (e.id) { li.appendChild(el('code', 'cid', e.id)); }\n"
-    "    if (e.from || e.to) { li.appendChild(el('span', 'move', str(e.from) + ' \\u2192 ' + str(e.to"
-    "))); }\n    if (e.note) { li.appendChild(el('span', 'note', e.note)); }\n"
+    "    if (e.from || e.to) { li.appendChild(el('span', 'move', stateName(e.from) + ' \\u2192 ' + st"
+    "ateName(e.to))); }\n    if (e.note) { li.appendChild(el('span', 'note', e.note)); }\n"
     "    return li;\n  }\n\n  // --- history and details, on demand ---------------------------------"
     "--------\n\n  var fullCache = {};\n\n  function toggleHistory(i) {\n"
     "    var c = view.items[i];\n    if (!c || view.state === 'audit') { return; }\n"

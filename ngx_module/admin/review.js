@@ -541,6 +541,10 @@
     return li;
   }
 
+  function stateName(state) {
+    return WORDS['tab.' + state] ? t('tab.' + state) : str(state);
+  }
+
   // one line of the audit log
   function auditRow(e, i) {
     var li = el('li', 'card entry');
@@ -550,7 +554,7 @@
     li.appendChild(el('span', 'by', str(e.who) || '\u2014'));
     li.appendChild(el('span', 'what act-' + str(e.action), WORDS['act.' + e.action] ? t('act.' + e.action) : str(e.action)));
     if (e.id) { li.appendChild(el('code', 'cid', e.id)); }
-    if (e.from || e.to) { li.appendChild(el('span', 'move', str(e.from) + ' \u2192 ' + str(e.to))); }
+    if (e.from || e.to) { li.appendChild(el('span', 'move', stateName(e.from) + ' \u2192 ' + stateName(e.to))); }
     if (e.note) { li.appendChild(el('span', 'note', e.note)); }
     return li;
   }
