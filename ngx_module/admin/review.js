@@ -674,7 +674,7 @@
     var cards = $('cards').children;
     if (!view.items.length) { view.cursor = 0; return; }
     i = Math.max(0, Math.min(i, view.items.length - 1));
-    var old = cards[view.cursor];
+    var old = $('cards').querySelector('.cur');
     if (old) { old.classList.remove('cur'); }
     view.cursor = i;
     var now = cards[i];
@@ -735,7 +735,7 @@
     indexes = indexes.filter(function (i) { return view.items[i]; });
     if (!indexes.length) { return; }
     var d = {
-      action: action, state: view.state,
+      action: action, state: view.state, where: whereKey(),
       items: indexes.map(function (i) { return { c: view.items[i], index: i }; })
     };
     // take them off the list now; undo puts them back where they were
@@ -744,7 +744,11 @@
     var cursorWas = view.cursor;
     view.items = view.items.filter(function (c) { return !gone[c.id]; });
     view.total = Math.max(0, view.total - d.items.length);
-    render();
+    // only those cards leave the DOM: the others stay as they are
+    Array.prototype.slice.call($('cards').children).forEach(function (node) {
+      if (gone[node.dataset.id]) { node.remove(); }
+    });
+    afterCardsChanged();
     moveCursor(Math.min(cursorWas, view.items.length - 1));
     d.timer = setTimeout(function () { send(d); }, UNDO_MS);
     waiting.push(d);
@@ -767,13 +771,28 @@
     // an older decision still waiting can be undone next (its countdown runs on)
     if (waiting.length) { toastDecision(waiting[waiting.length - 1], false); }
     if (d.state !== view.state) { return; }   // it comes back with its tab
+    if (d.where !== whereKey()) { load(true); return; }
+    var ol = $('cards');
+    if (!view.items.length) { ol.textContent = ''; }  // the "empty" line
     d.items.forEach(function (x) {
       var at = Math.min(x.index, view.items.length);
       view.items.splice(at, 0, x.c);
+      ol.insertBefore(card(x.c, at), ol.children[at] || null);
     });
     view.total += d.items.length;
-    render();
+    afterCardsChanged();
     moveCursor(d.items[0].index);
+  }
+
+  // the page a decision was taken on: undo puts it back only there
+  function whereKey() {
+    return JSON.stringify([view.state, view.offset, view.order, view.filters]);
+  }
+
+  function afterCardsChanged() {
+    Array.prototype.forEach.call($('cards').children, function (node, i) { node.dataset.index = i; });
+    if (!view.items.length) { render(); return; }
+    renderChrome();
   }
 
   function send(d) {
