@@ -252,7 +252,7 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "  .head { flex-wrap: wrap; }\n  .meta { margin-left: 28px; }\n"
     "}\n";
 
-/* review.js, 41547 bytes */
+/* review.js, 41853 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "/*\n * The moderators' review page (docs/admin-api.md is its contract).\n"
     " *\n * Every value that comes from a comment is put on the page as text\n"
@@ -768,9 +768,12 @@ static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     ".target.blur(); } else if (selectedIds().length) { selectAll(false); } else { hideToast(); }\n"
     "      e.preventDefault();\n      return;\n    }\n"
     "    if (typing) { return; }\n    if (helpOpen() && e.key !== '?') { return; }\n"
-    "    var i = view.cursor;\n    var done = true;\n"
-    "    switch (e.key) {\n      case 'j': case 'ArrowDown': moveCursor(i + 1); break;\n"
-    "      case 'k': case 'ArrowUp': moveCursor(i - 1); break;\n"
+    "    // a focused button answers Enter itself\n    if (e.key === 'Enter' && (tag === 'BUTTON' || "
+    "tag === 'A')) { return; }\n    // a held key moves the cursor, but never decides twice\n"
+    "    if (e.repeat && 'jk'.indexOf(e.key) < 0 && e.key !== 'ArrowDown' && e.key !== 'ArrowUp') { e"
+    ".preventDefault(); return; }\n    var i = view.cursor;\n"
+    "    var done = true;\n    switch (e.key) {\n      case 'j': case 'ArrowDown': moveCursor(i + 1);"
+    " break;\n      case 'k': case 'ArrowUp': moveCursor(i - 1); break;\n"
     "      case 'a': decide('approve', [i]); break;\n"
     "      case 'r': decide('reject', [i]); break;\n      case 't': decide('approve-trust', [i]); bre"
     "ak;\n      case 'b': decide('reject-block', [i]); break;\n"

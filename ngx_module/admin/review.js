@@ -944,6 +944,10 @@
     }
     if (typing) { return; }
     if (helpOpen() && e.key !== '?') { return; }
+    // a focused button answers Enter itself
+    if (e.key === 'Enter' && (tag === 'BUTTON' || tag === 'A')) { return; }
+    // a held key moves the cursor, but never decides twice
+    if (e.repeat && 'jk'.indexOf(e.key) < 0 && e.key !== 'ArrowDown' && e.key !== 'ArrowUp') { e.preventDefault(); return; }
     var i = view.cursor;
     var done = true;
     switch (e.key) {
