@@ -5,6 +5,10 @@
  *   _handler.c    the precontent-phase handler: read the body, decide, act
  *   _answer.c     what the client gets for reject / queue / invalid
  *   _variables.c  $comment_moderation_* variables
+ *   _store.c      the comment's Redis calls (check, keep), identity hashes
+ *   _admin.c      the moderators' area: review page and JSON API
+ *   _admin_act.c  the moderators' actions: approve (release), reject, bulk
+ *   _release.c    an approved comment's request, sent to the backend
  */
 
 #ifndef _NGX_HTTP_COMMENT_MODERATION_H_INCLUDED_
@@ -88,6 +92,12 @@ typedef struct {
     ngx_uint_t                   lang;
     ngx_str_t                    message[NGX_HTTP_CM_MSG_N];
     ngx_uint_t                   queue;
+
+    /* comment_moderation_admin: the location is the moderators' area */
+    ngx_flag_t                   admin;
+    ngx_http_complex_value_t    *admin_user;   /* else $remote_user */
+    ngx_str_t                    release_to;   /* URI prefix of the internal
+                                                  location to the backend */
 } ngx_http_comment_moderation_loc_conf_t;
 
 
@@ -126,6 +136,39 @@ typedef struct {
 } ngx_http_comment_moderation_ctx_t;
 
 
+/* what an approval sends to the backend: the comment's original request */
+typedef struct {
+    ngx_str_t                    id;
+    ngx_str_t                    moderator;
+    ngx_str_t                    method;
+    ngx_str_t                    uri;        /* with its arguments */
+    ngx_str_t                    content_type;
+    ngx_str_t                    body;
+    ngx_str_t                    ip;         /* of the commenter */
+    ngx_str_t                    user_agent;
+    ngx_str_t                    referer;
+} ngx_http_comment_moderation_release_t;
+
+/* status: the backend's HTTP status, or 0 if none came (error, timeout) */
+typedef void (*ngx_http_comment_moderation_released_pt)(ngx_http_request_t *r,
+    void *data, ngx_uint_t status);
+
+
+/* a moderator's request */
+typedef struct {
+    ngx_str_t                    user;
+    ngx_uint_t                   route;
+    ngx_str_t                    id;        /* of api/comments/ID[/ACTION] */
+    ngx_str_t                    action;
+    void                        *act;       /* the action under way */
+    ngx_http_comment_moderation_redis_call_t      *call;
+    ngx_http_comment_moderation_redis_handler_pt   reply;
+} ngx_http_comment_moderation_admin_ctx_t;
+
+
+#define NGX_HTTP_CM_HASH_LEN  32        /* hex of an identity's HMAC */
+
+
 extern ngx_module_t  ngx_http_comment_moderation_module;
 extern ngx_str_t     ngx_http_comment_moderation_decision_names[];
 
@@ -136,6 +179,8 @@ ngx_http_comment_moderation_ctx_t *ngx_http_comment_moderation_get_ctx(
 
 ngx_int_t ngx_http_comment_moderation_answer(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
+ngx_int_t ngx_http_comment_moderation_send_body(ngx_http_request_t *r,
+    ngx_str_t *body);
 ngx_table_elt_t *ngx_http_comment_moderation_header_in(ngx_http_request_t *r,
     const char *lowcase_name, ngx_str_t *value);
 
@@ -154,6 +199,30 @@ void ngx_http_comment_moderation_kept(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx, ngx_int_t rc);
 ngx_http_comment_moderation_redis_script_t *
     ngx_http_comment_moderation_store_scripts_init(void);
+void *ngx_http_comment_moderation_palloc(void *pool, size_t size);
+void ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
+    const u_char *data, size_t len, u_char *hex);
+int64_t ngx_http_comment_moderation_now_ms(void);
+
+/* the moderators' area */
+ngx_int_t ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r);
+void ngx_http_comment_moderation_admin_scripts_init(void);
+ngx_int_t ngx_http_comment_moderation_admin_act(ngx_http_request_t *r,
+    ngx_str_t *action, ngx_str_t *ids, ngx_uint_t nids, ngx_uint_t bulk,
+    cm_fields_t *args);
+ngx_int_t ngx_http_comment_moderation_admin_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *text);
+ngx_int_t ngx_http_comment_moderation_admin_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *json);
+ngx_int_t ngx_http_comment_moderation_admin_eval(ngx_http_request_t *r,
+    ngx_http_comment_moderation_redis_script_t *script, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_http_comment_moderation_redis_handler_pt handler);
+void ngx_http_comment_moderation_admin_act_init(void);
+ngx_http_comment_moderation_admin_ctx_t *ngx_http_comment_moderation_admin_ctx(
+    ngx_http_request_t *r);
+ngx_int_t ngx_http_comment_moderation_release(ngx_http_request_t *r,
+    ngx_http_comment_moderation_release_t *rel,
+    ngx_http_comment_moderation_released_pt handler, void *data);
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_H_INCLUDED_ */

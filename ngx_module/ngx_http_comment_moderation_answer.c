@@ -302,10 +302,6 @@ static ngx_int_t
 ngx_http_comment_moderation_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_str_t *body)
 {
-    ngx_int_t    rc;
-    ngx_buf_t   *b;
-    ngx_chain_t  out;
-
     r->headers_out.status = status;
 
     if (body == NULL) {
@@ -320,6 +316,18 @@ ngx_http_comment_moderation_send(ngx_http_request_t *r, ngx_uint_t status,
 
     /* the answer names the decision for this request only */
     r->headers_out.last_modified_time = -1;
+
+    return ngx_http_comment_moderation_send_body(r, body);
+}
+
+
+/* The header, then the body in one buffer; what to finalize with. */
+ngx_int_t
+ngx_http_comment_moderation_send_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     rc = ngx_http_send_header(r);
 

@@ -30,7 +30,6 @@ static ngx_int_t ngx_http_comment_moderation_forward(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
 static ngx_int_t ngx_http_comment_moderation_set_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
-static void *ngx_http_comment_moderation_palloc(void *pool, size_t size);
 static void ngx_http_comment_moderation_cleanup(void *data);
 
 
@@ -769,7 +768,7 @@ ngx_http_comment_moderation_cleanup(void *data)
 }
 
 
-static void *
+void *
 ngx_http_comment_moderation_palloc(void *pool, size_t size)
 {
     return ngx_palloc(pool, size);

@@ -7,6 +7,68 @@
 #define _NGX_HTTP_COMMENT_MODERATION_LUA_H_INCLUDED_
 
 
+#define NGX_HTTP_CM_LUA_ADMIN_LIB \
+    "-- Shared by the moderators' scripts (admin_*.lua): scripts/gen-lua-header\n" \
+    "-- puts this in front of each.  ARGV[1] is the key prefix P of every script.\n" \
+    "--\n" \
+    "-- These scripts name their keys from the prefix and the comment ids they\n" \
+    "-- read, so they run on one Redis (or a Sentinel's master), not a Cluster.\n" \
+    "local P = ARGV[1]\n" \
+    "\n" \
+    "local SUMMARY = {'id', 'state', 'time', 'article', 'name', 'email', 'url',\n" \
+    "                 'ip', 'text', 'score', 'rules', 'reason', 'spans', 'error',\n" \
+    "                 'status', 'moderator', 'decided'}\n" \
+    "local NUMBERS = {time = true, score = true, decided = true, status = true,\n" \
+    "                 version = true}\n" \
+    "local RAW_JSON = {spans = '[]', hits = '[]'}\n" \
+    "\n" \
+    "-- a comment's fields as a JSON object; stored JSON (spans, hits) as is\n" \
+    "local function comment_json(key, names)\n" \
+    "  local v = redis.call('HMGET', key, unpack(names))\n" \
+    "  if not v[1] then\n" \
+    "    return nil\n" \
+    "  end\n" \
+    "  local t, raw = {}, {}\n" \
+    "  for i, name in ipairs(names) do\n" \
+    "    local x = v[i]\n" \
+    "    if RAW_JSON[name] then\n" \
+    "      raw[#raw + 1] = '\"' .. name .. '\":' .. ((x and x ~= '') and x or RAW_JSON[name])\n" \
+    "    elseif NUMBERS[name] then\n" \
+    "      t[name] = tonumber(x) or 0\n" \
+    "    else\n" \
+    "      t[name] = x or ''\n" \
+    "    end\n" \
+    "  end\n" \
+    "  local s = cjson.encode(t)\n" \
+    "  if #raw == 0 then\n" \
+    "    return s\n" \
+    "  end\n" \
+    "  return s:sub(1, -2) .. ',' .. table.concat(raw, ',') .. '}'\n" \
+    "end\n" \
+    "\n" \
+    "local function json_array(items)\n" \
+    "  return '[' .. table.concat(items, ',') .. ']'\n" \
+    "end\n" \
+    "\n" \
+    "-- the reputation hashes of a comment's author, address and network\n" \
+    "local IDENTS = {{field = 'author', rep = 'rep:a:', rej24 = 'rej24:a:',\n" \
+    "                 block = 'block:a:', hist = 'hist:a:'},\n" \
+    "                {field = 'address', rep = 'rep:i:', hist = 'hist:i:'},\n" \
+    "                {field = 'network', rep = 'rep:n:', rej24 = 'rej24:n:',\n" \
+    "                 block = 'block:n:'}}\n" \
+    "\n" \
+    "-- an action's line in the audit log, which cm-rules writes too\n" \
+    "local function audit(entry)\n" \
+    "  redis.call('LPUSH', P .. 'audit', cjson.encode(entry))\n" \
+    "  redis.call('LTRIM', P .. 'audit', 0, 9999)\n" \
+    "end\n" \
+    "\n" \
+    "-- moves a comment from one state's index to another's\n" \
+    "local function move(id, from, to, time)\n" \
+    "  redis.call('ZREM', P .. 'q:' .. from, id)\n" \
+    "  redis.call('ZADD', P .. 'q:' .. to, time, id)\n" \
+    "end\n"
+
 static const char  ngx_http_comment_moderation_lua_check[] =
     "-- The hot path: one call per comment, before the decision.\n"
     "-- Reads what the rules need about the comment's identities, counts this\n"
@@ -66,6 +128,7 @@ static const char  ngx_http_comment_moderation_lua_store[] =
     "-- KEYS[3]  its article's index          (P q:article:<article>, a zset)\n"
     "-- KEYS[4..6] reputation: author, address, network\n"
     "-- KEYS[7..8] rejections in 24 h: author, network\n"
+    "-- KEYS[9..10] the last comments kept of the author, of the address (zsets)\n"
     "-- ARGV[1]  id   ARGV[2] state (pending|rejected)   ARGV[3] time, ms\n"
     "-- ARGV[4]  keep the comment this long, s (0: no expiry)   ARGV[5] reputation TTL, s\n"
     "-- ARGV[6..] field, value, ... of the comment\n"
@@ -88,6 +151,13 @@ static const char  ngx_http_comment_moderation_lua_store[] =
     "  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep * 1000)\n"
     "end\n"
     "\n"
+    "-- the moderators see an author's and an address's last comments\n"
+    "for i = 9, 10 do\n"
+    "  redis.call('ZADD', KEYS[i], now, id)\n"
+    "  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -51)\n"
+    "  redis.call('EXPIRE', KEYS[i], ttl)\n"
+    "end\n"
+    "\n"
     "local counter = state == 'rejected' and 'rejected' or 'queued'\n"
     "for i = 4, 6 do\n"
     "  redis.call('HINCRBY', KEYS[i], counter, 1)\n"
@@ -102,6 +172,282 @@ static const char  ngx_http_comment_moderation_lua_store[] =
     "end\n"
     "\n"
     "return 1\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_audit[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The audit log, newest first: moderators' actions and rule publishes.\n"
+    "-- ARGV[1] P   ARGV[2] offset   ARGV[3] limit\n"
+    "-- Returns {\"total\", \"entries\": [...]} as JSON.\n"
+    "local offset, limit = tonumber(ARGV[2]) or 0, tonumber(ARGV[3]) or 50\n"
+    "local key = P .. 'audit'\n"
+    "local entries = redis.call('LRANGE', key, offset, offset + limit - 1)\n"
+    "return '{\"total\":' .. redis.call('LLEN', key) .. ',\"entries\":'\n"
+    "       .. json_array(entries) .. '}'\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_claim[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- Claims a comment for release to the backend: only one release of a\n"
+    "-- comment runs at a time, and a comment is released once.\n"
+    "-- ARGV[1] P   ARGV[2] id   ARGV[3] now, ms   ARGV[4] moderator   ARGV[5] token\n"
+    "-- Returns {200, from-state, method, uri, content type, body, ip, user agent,\n"
+    "-- referer} when claimed;\n"
+    "-- else {404 | 409, JSON result}.\n"
+    "local id, now, who, token = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]\n"
+    "local key = P .. 'c:' .. id\n"
+    "\n"
+    "-- a release nobody finished in this time (its nginx died) may run again\n"
+    "local STALE = 120000\n"
+    "\n"
+    "local v = redis.call('HMGET', key, 'state', 'claim_time', 'method', 'uri',\n"
+    "                     'content_type', 'body', 'time', 'ip', 'user_agent',\n"
+    "                     'referer')\n"
+    "local state = v[1]\n"
+    "if not state then\n"
+    "  return {404, cjson.encode({id = id, ok = false, state = 'unknown',\n"
+    "                             error = 'no such comment'})}\n"
+    "end\n"
+    "\n"
+    "local stale = state == 'releasing' and now - (tonumber(v[2]) or 0) > STALE\n"
+    "if not (state == 'pending' or state == 'rejected'\n"
+    "        or state == 'release-failed' or stale) then\n"
+    "  local why = state == 'releasing' and 'being released by another moderator'\n"
+    "              or 'already ' .. state\n"
+    "  return {409, cjson.encode({id = id, ok = false, state = state, error = why})}\n"
+    "end\n"
+    "\n"
+    "redis.call('HSET', key, 'state', 'releasing', 'claim', token,\n"
+    "           'claim_time', now, 'moderator', who)\n"
+    "-- a rejected comment would expire: being approved, it stays\n"
+    "redis.call('PERSIST', key)\n"
+    "move(id, state, 'releasing', tonumber(v[7]) or now)\n"
+    "\n"
+    "return {200, state, v[3] or 'POST', v[4] or '/', v[5] or '', v[6] or '',\n"
+    "        v[8] or '', v[9] or '', v[10] or ''}\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_counts[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The number of comments in each state, for the review page's tabs.\n"
+    "-- ARGV[1] P.  Returns a JSON object.\n"
+    "local counts = {}\n"
+    "for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',\n"
+    "                        'releasing'}) do\n"
+    "  counts[state] = redis.call('ZCARD', P .. 'q:' .. state)\n"
+    "end\n"
+    "return cjson.encode(counts)\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_list[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- One page of the comments in a state, filtered, for the review page.\n"
+    "-- ARGV[1] P   ARGV[2] state   ARGV[3] order: oldest | newest | score\n"
+    "-- ARGV[4] offset   ARGV[5] limit\n"
+    "-- ARGV[6..10] filters, '' for none: article, rule, author (name or e-mail,\n"
+    "--             any case), ip, q (a piece of the text, any case)\n"
+    "-- Returns {\"state\", \"total\", \"offset\", \"comments\": [summary...]} as JSON.\n"
+    "local state, order = ARGV[2], ARGV[3]\n"
+    "local offset, limit = tonumber(ARGV[4]) or 0, tonumber(ARGV[5]) or 50\n"
+    "local article, rule, ip = ARGV[6], ARGV[7], ARGV[9]\n"
+    "local author, q = ARGV[8]:lower(), ARGV[10]:lower()\n"
+    "local index = P .. 'q:' .. state\n"
+    "local filtered = article ~= '' or rule ~= '' or author ~= '' or ip ~= ''\n"
+    "                 or q ~= ''\n"
+    "\n"
+    "-- a filter or a score order reads the comments: at most this many\n"
+    "local SCAN = 5000\n"
+    "\n"
+    "local range = order == 'oldest' and 'ZRANGE' or 'ZREVRANGE'\n"
+    "local total, ids\n"
+    "\n"
+    "if not filtered and order ~= 'score' then\n"
+    "  total = redis.call('ZCARD', index)\n"
+    "  ids = redis.call(range, index, offset, offset + limit - 1)\n"
+    "else\n"
+    "  local found = {}\n"
+    "  for _, id in ipairs(redis.call(range, index, 0, SCAN - 1)) do\n"
+    "    local v = redis.call('HMGET', P .. 'c:' .. id, 'article', 'rules', 'name',\n"
+    "                         'email', 'ip', 'text', 'score')\n"
+    "    local ok = v[6] ~= false\n"
+    "    if ok and article ~= '' then ok = v[1] == article end\n"
+    "    if ok and rule ~= '' then\n"
+    "      ok = string.find(',' .. (v[2] or '') .. ',', ',' .. rule .. ',', 1, true)\n"
+    "    end\n"
+    "    if ok and author ~= '' then\n"
+    "      ok = (v[3] or ''):lower() == author or (v[4] or ''):lower() == author\n"
+    "    end\n"
+    "    if ok and ip ~= '' then ok = v[5] == ip end\n"
+    "    if ok and q ~= '' then ok = string.find(v[6]:lower(), q, 1, true) end\n"
+    "    if ok then\n"
+    "      found[#found + 1] = {id = id, score = tonumber(v[7]) or 0, n = #found}\n"
+    "    end\n"
+    "  end\n"
+    "  if order == 'score' then\n"
+    "    table.sort(found, function(a, b)\n"
+    "      if a.score ~= b.score then return a.score > b.score end\n"
+    "      return a.n < b.n\n"
+    "    end)\n"
+    "  end\n"
+    "  total = #found\n"
+    "  ids = {}\n"
+    "  for i = offset + 1, math.min(offset + limit, total) do\n"
+    "    ids[#ids + 1] = found[i].id\n"
+    "  end\n"
+    "end\n"
+    "\n"
+    "local comments = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  comments[#comments + 1] = comment_json(P .. 'c:' .. id, SUMMARY)\n"
+    "end\n"
+    "\n"
+    "return cjson.encode({state = state, total = total, offset = offset}):sub(1, -2)\n"
+    "       .. ',\"comments\":' .. json_array(comments) .. '}'\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_reject[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- A moderator rejects a comment, and may block its author or network for a\n"
+    "-- while (reputation.rules rejects their comments meanwhile).\n"
+    "-- ARGV[1] P   ARGV[2] id   ARGV[3] now, ms   ARGV[4] moderator\n"
+    "-- ARGV[5] action: reject | reject-block   ARGV[6] block: author | network | ''\n"
+    "-- ARGV[7] block for, hours   ARGV[8] keep, s (0: for ever)\n"
+    "-- Returns {200 | 404 | 409, JSON result}.\n"
+    "local id, now, who, action = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]\n"
+    "local block, hours, keep = ARGV[6], tonumber(ARGV[7]) or 0, tonumber(ARGV[8])\n"
+    "local key = P .. 'c:' .. id\n"
+    "\n"
+    "local v = redis.call('HMGET', key, 'state', 'time', 'author', 'address',\n"
+    "                     'network')\n"
+    "local state = v[1]\n"
+    "if not state then\n"
+    "  return {404, cjson.encode({id = id, ok = false, state = 'unknown',\n"
+    "                             error = 'no such comment'})}\n"
+    "end\n"
+    "if state ~= 'pending' and state ~= 'release-failed' then\n"
+    "  return {409, cjson.encode({id = id, ok = false, state = state,\n"
+    "                             error = 'already ' .. state})}\n"
+    "end\n"
+    "\n"
+    "redis.call('HSET', key, 'state', 'rejected', 'decided', now, 'moderator', who)\n"
+    "move(id, state, 'rejected', tonumber(v[2]) or now)\n"
+    "if keep > 0 then\n"
+    "  redis.call('EXPIRE', key, keep)\n"
+    "end\n"
+    "\n"
+    "for i, ident in ipairs(IDENTS) do\n"
+    "  local hash = v[2 + i]\n"
+    "  if hash and hash ~= '' then\n"
+    "    -- counted as queued when it was held: now it is a rejection instead\n"
+    "    redis.call('HINCRBY', P .. ident.rep .. hash, 'rejected', 1)\n"
+    "    redis.call('HINCRBY', P .. ident.rep .. hash, 'queued', -1)\n"
+    "    if ident.rej24 and redis.call('INCR', P .. ident.rej24 .. hash) == 1 then\n"
+    "      redis.call('EXPIRE', P .. ident.rej24 .. hash, 86400)\n"
+    "    end\n"
+    "    if ident.block and block == ident.field and hours > 0 then\n"
+    "      redis.call('SET', P .. ident.block .. hash, now, 'EX',\n"
+    "                 math.floor(hours * 3600))\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "\n"
+    "audit({time = now, who = who, action = action, id = id, from = state,\n"
+    "       to = 'rejected', block = block ~= '' and block or nil,\n"
+    "       hours = block ~= '' and hours or nil})\n"
+    "\n"
+    "return {200, cjson.encode({id = id, ok = true, state = 'rejected',\n"
+    "                           from = state, status = 0, error = ''})}\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_settle[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- Records how a release ended: approved (the backend took it), or\n"
+    "-- release-failed with the error, to be retried.  Feeds the reputation.\n"
+    "-- ARGV[1] P   ARGV[2] id   ARGV[3] now, ms   ARGV[4] token of the claim\n"
+    "-- ARGV[5] outcome: approved | release-failed   ARGV[6] moderator\n"
+    "-- ARGV[7] action: approve | approve-trust   ARGV[8] the state it came from\n"
+    "-- ARGV[9] backend status (0: none)   ARGV[10] error   ARGV[11] keep, s\n"
+    "-- Returns {200, JSON result}, or {409, ...} if the claim was lost.\n"
+    "local id, now, token, outcome = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]\n"
+    "local who, action, from = ARGV[6], ARGV[7], ARGV[8]\n"
+    "local status, err, keep = tonumber(ARGV[9]), ARGV[10], tonumber(ARGV[11])\n"
+    "local key = P .. 'c:' .. id\n"
+    "\n"
+    "local v = redis.call('HMGET', key, 'claim', 'state', 'time', 'author',\n"
+    "                     'address', 'network')\n"
+    "if v[1] ~= token or v[2] ~= 'releasing' then\n"
+    "  return {409, cjson.encode({id = id, ok = false, state = v[2] or 'unknown',\n"
+    "                             error = 'the release was taken over'})}\n"
+    "end\n"
+    "\n"
+    "redis.call('HSET', key, 'state', outcome, 'decided', now, 'moderator', who,\n"
+    "           'status', status, 'error', err)\n"
+    "redis.call('HDEL', key, 'claim', 'claim_time')\n"
+    "move(id, 'releasing', outcome, tonumber(v[3]) or now)\n"
+    "\n"
+    "if outcome == 'approved' then\n"
+    "  for i, ident in ipairs(IDENTS) do\n"
+    "    local hash = v[3 + i]\n"
+    "    if hash and hash ~= '' then\n"
+    "      redis.call('HINCRBY', P .. ident.rep .. hash, 'approved', 1)\n"
+    "    end\n"
+    "  end\n"
+    "  if action == 'approve-trust' and v[4] and v[4] ~= '' then\n"
+    "    redis.call('HSET', P .. 'rep:a:' .. v[4], 'trusted', 1)\n"
+    "  end\n"
+    "  if keep > 0 then\n"
+    "    redis.call('EXPIRE', key, keep)\n"
+    "  end\n"
+    "end\n"
+    "\n"
+    "audit({time = now, who = who, action = outcome == 'approved' and action\n"
+    "       or 'release-failed', id = id, from = from, to = outcome,\n"
+    "       status = status, error = err})\n"
+    "\n"
+    "return {200, cjson.encode({id = id, ok = outcome == 'approved',\n"
+    "                           state = outcome, from = from, status = status,\n"
+    "                           error = err})}\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_show[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- One comment in full, with its author's and address's history.\n"
+    "-- ARGV[1] P   ARGV[2] id\n"
+    "-- Returns {404, error} or {200, JSON}.\n"
+    "local id = ARGV[2]\n"
+    "local key = P .. 'c:' .. id\n"
+    "local FULL = {'id', 'folded', 'version', 'user_agent', 'referer', 'method',\n"
+    "              'uri', 'content_type', 'hits', 'author', 'address', 'network',\n"
+    "              'user'}\n"
+    "for _, name in ipairs(SUMMARY) do FULL[#FULL + 1] = name end\n"
+    "\n"
+    "local comment = comment_json(key, FULL)\n"
+    "if not comment then\n"
+    "  return {404, cjson.encode({error = 'no comment ' .. id})}\n"
+    "end\n"
+    "\n"
+    "local hashes = redis.call('HMGET', key, 'author', 'address', 'network')\n"
+    "local history = {}\n"
+    "for i, ident in ipairs(IDENTS) do\n"
+    "  local hash = hashes[i]\n"
+    "  if hash and hash ~= '' and ident.hist then\n"
+    "    local v = redis.call('HMGET', P .. ident.rep .. hash, 'seen', 'queued',\n"
+    "                         'approved', 'rejected', 'trusted')\n"
+    "    local h = {seen = tonumber(v[1]) or 0, queued = tonumber(v[2]) or 0,\n"
+    "               approved = tonumber(v[3]) or 0, rejected = tonumber(v[4]) or 0,\n"
+    "               trusted = tonumber(v[5]) or 0, blocked = 0}\n"
+    "    h.accepted = math.max(0, h.seen - h.queued - h.rejected)\n"
+    "    if ident.block then\n"
+    "      h.blocked = redis.call('EXISTS', P .. ident.block .. hash)\n"
+    "    end\n"
+    "    local recent = {}\n"
+    "    for _, other in ipairs(redis.call('ZREVRANGE', P .. ident.hist .. hash,\n"
+    "                                      0, 5)) do\n"
+    "      if other ~= id and #recent < 5 then\n"
+    "        recent[#recent + 1] = comment_json(P .. 'c:' .. other, SUMMARY)\n"
+    "      end\n"
+    "    end\n"
+    "    history[#history + 1] = '\"' .. (i == 1 and 'author' or 'address') .. '\":'\n"
+    "        .. cjson.encode(h):sub(1, -2) .. ',\"recent\":' .. json_array(recent)\n"
+    "        .. '}'\n"
+    "  end\n"
+    "end\n"
+    "\n"
+    "return {200, comment:sub(1, -2) .. ',\"history\":{' .. table.concat(history, ',')\n"
+    "             .. '}}'}\n";
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_LUA_H_INCLUDED_ */

@@ -18,6 +18,8 @@ static char *ngx_http_comment_moderation_redis(ngx_conf_t *cf,
 static char *ngx_http_comment_moderation_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle);
+static char *ngx_http_comment_moderation_admin(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void ngx_http_comment_moderation_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_comment_moderation_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_comment_moderation_merge_loc_conf(ngx_conf_t *cf,
@@ -192,6 +194,27 @@ static ngx_command_t  ngx_http_comment_moderation_commands[] = {
       offsetof(ngx_http_comment_moderation_main_conf_t, keep_rejected),
       NULL },
 
+    { ngx_string("comment_moderation_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_comment_moderation_admin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("comment_moderation_admin_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_loc_conf_t, admin_user),
+      NULL },
+
+    { ngx_string("comment_moderation_release_to"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_loc_conf_t, release_to),
+      NULL },
+
     { ngx_string("comment_moderation_reputation_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -332,6 +355,28 @@ ngx_http_comment_moderation_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* comment_moderation_admin: the location serves the moderators' area */
+static char *
+ngx_http_comment_moderation_admin(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_comment_moderation_loc_conf_t *cmlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (cmlcf->admin) {
+        return "is duplicate";
+    }
+
+    cmlcf->admin = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_comment_moderation_admin_handler;
+
+    return NGX_CONF_OK;
+}
+
+
 /* comment_moderation_secret TEXT | file=PATH (the first line of the file) */
 static char *
 ngx_http_comment_moderation_secret(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -438,6 +483,9 @@ ngx_http_comment_moderation_create_loc_conf(ngx_conf_t *cf)
      *     conf->field[] = { 0, NULL };
      *     conf->user = NULL;
      *     conf->message[] = { 0, NULL };
+     *     conf->admin = 0;
+     *     conf->admin_user = NULL;
+     *     conf->release_to = { 0, NULL };
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -479,6 +527,12 @@ ngx_http_comment_moderation_merge_loc_conf(ngx_conf_t *cf, void *parent,
         conf->user = prev->user;
     }
 
+    if (conf->admin_user == NULL) {
+        conf->admin_user = prev->admin_user;
+    }
+
+    ngx_conf_merge_str_value(conf->release_to, prev->release_to, "");
+
     /* the fields directive sets every role at once, so inherit all or none */
     if (conf->field[0].data == NULL) {
         for (i = 0; i < NGX_HTTP_CM_BODY_ROLES; i++) {
@@ -503,6 +557,36 @@ ngx_http_comment_moderation_merge_loc_conf(ngx_conf_t *cf, void *parent,
                            "\"comment_moderation_queue hold\" keeps comments "
                            "in Redis: it needs \"comment_moderation_redis\"");
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->admin) {
+        if (((ngx_http_comment_moderation_main_conf_t *)
+             ngx_http_conf_get_module_main_conf(cf,
+                 ngx_http_comment_moderation_module))->redis.name.len == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"comment_moderation_admin\" shows the queue "
+                               "kept in Redis: it needs "
+                               "\"comment_moderation_redis\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->release_to.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"comment_moderation_admin\" needs "
+                               "\"comment_moderation_release_to\": the "
+                               "internal location that proxies approved "
+                               "comments to the backend");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->enable == 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"comment_moderation_admin\" and "
+                               "\"comment_moderation on\" cannot share a "
+                               "location");
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (conf->enable && conf->rule_set == NULL) {
@@ -743,6 +827,8 @@ ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle)
     }
 
     keep = ngx_http_comment_moderation_store_scripts_init();
+    ngx_http_comment_moderation_admin_scripts_init();
+    ngx_http_comment_moderation_admin_act_init();
 
     if (ngx_http_comment_moderation_redis_init_process(cycle, &cmcf->redis)
         != NGX_OK

@@ -19,12 +19,11 @@
 #include <ngx_sha1.h>
 
 
-#define NGX_HTTP_CM_HASH_LEN      32          /* hex of 16 bytes */
 #define NGX_HTTP_CM_CHECK_ARGS    (4 + 3 + 2 + 1 + CM_ENGINE_MAX_WINDOWS * 2 \
                                    + 4 + 64)
-/* store.lua's arguments: 2 for EVALSHA, numkeys, 8 keys, 5 fixed ARGV, a
-   pair per role present, 11 pairs more (author ... body) */
-#define NGX_HTTP_CM_KEEP_ARGS     (2 + 1 + 8 + 5 + 2 * CM_FIELD_N + 2 * 11)
+/* store.lua's arguments: 2 for EVALSHA, numkeys, 10 keys, 5 fixed ARGV, a
+   pair per role present, 14 pairs more (author ... body) */
+#define NGX_HTTP_CM_KEEP_ARGS     (2 + 1 + 10 + 5 + 2 * CM_FIELD_N + 2 * 14)
 
 
 typedef struct {
@@ -39,12 +38,10 @@ static ngx_int_t ngx_http_comment_moderation_spool_it(ngx_http_request_t *r,
 static void ngx_http_comment_moderation_idents(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx,
     ngx_http_comment_moderation_idents_t *id);
-static void ngx_http_comment_moderation_hmac(ngx_str_t *secret,
-    const char *kind, const u_char *data, size_t len, u_char *hex);
 static u_char *ngx_http_comment_moderation_key(ngx_pool_t *pool,
     ngx_str_t *prefix, const char *name, const u_char *hash, size_t hash_len);
-static ngx_str_t *ngx_http_comment_moderation_spans_json(ngx_http_request_t *r,
-    cm_result_t *res);
+static ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
+    cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
 static ngx_int_t ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
 
@@ -61,8 +58,6 @@ static const struct {
 
 #define NGX_HTTP_CM_REP_KEYS  5
 
-
-static int64_t ngx_http_comment_moderation_now_ms(void);
 
 
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_check_script;
@@ -289,7 +284,7 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     u_char                                   *p;
     size_t                                    i;
     size_t                                    argvlen[NGX_HTTP_CM_KEEP_ARGS];
-    ngx_str_t                                *spans, num[4], *ct;
+    ngx_str_t                                 spans, hits, num[4], *ct;
     const char                               *argv[NGX_HTTP_CM_KEEP_ARGS];
     cm_result_t                              *res;
     const cm_view_t                          *folded;
@@ -314,9 +309,11 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     ngx_http_comment_moderation_idents(r, ctx, &id);
 
     /* an invalid body held as sent has no result: no spans, its error */
-    spans = ngx_http_comment_moderation_spans_json(r, res);
     p = ngx_pnalloc(r->pool, 4 * NGX_INT64_LEN);
-    if (spans == NULL || p == NULL) {
+    if (p == NULL
+        || ngx_http_comment_moderation_result_json(r, res, &spans, &hits)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -339,7 +336,7 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 
 #define NGX_HTTP_CM_ARG_STR(str)  NGX_HTTP_CM_ARG((str).data, (str).len)
 
-    NGX_HTTP_CM_ARG("8", 1);
+    NGX_HTTP_CM_ARG("10", 2);
 
     /* KEYS: the comment, its state's and article's index, reputation */
     p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "c:",
@@ -365,6 +362,15 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
         NGX_HTTP_CM_ARG(p, ngx_strlen(p));
     }
 
+    for (i = 0; i < 2; i++) {
+        p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix,
+                                            i == 0 ? "hist:a:" : "hist:i:",
+                                            id.hash[i == 0 ? CM_IDENT_AUTHOR
+                                                           : CM_IDENT_IP],
+                                            NGX_HTTP_CM_HASH_LEN);
+        NGX_HTTP_CM_ARG(p, ngx_strlen(p));
+    }
+
     /* ARGV: id, state, time, keep, reputation TTL, then the fields */
     NGX_HTTP_CM_ARG_STR(ctx->id);
 
@@ -385,8 +391,13 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
         }
     }
 
+    /* the identities' hashes: the moderators' actions feed their reputation */
     NGX_HTTP_CM_ARG("author", 6);
-    NGX_HTTP_CM_ARG(id.hash[0], NGX_HTTP_CM_HASH_LEN);
+    NGX_HTTP_CM_ARG(id.hash[CM_IDENT_AUTHOR], NGX_HTTP_CM_HASH_LEN);
+    NGX_HTTP_CM_ARG("address", 7);
+    NGX_HTTP_CM_ARG(id.hash[CM_IDENT_IP], NGX_HTTP_CM_HASH_LEN);
+    NGX_HTTP_CM_ARG("network", 7);
+    NGX_HTTP_CM_ARG(id.hash[CM_IDENT_NETWORK], NGX_HTTP_CM_HASH_LEN);
     NGX_HTTP_CM_ARG("score", 5);
     NGX_HTTP_CM_ARG_STR(num[3]);
     NGX_HTTP_CM_ARG("rules", 5);
@@ -399,7 +410,9 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     }
 
     NGX_HTTP_CM_ARG("spans", 5);
-    NGX_HTTP_CM_ARG_STR(*spans);
+    NGX_HTTP_CM_ARG_STR(spans);
+    NGX_HTTP_CM_ARG("hits", 4);
+    NGX_HTTP_CM_ARG_STR(hits);
 
     folded = res ? &res->text[CM_FIELD_TEXT].view[CM_VIEW_FOLDED] : NULL;
     NGX_HTTP_CM_ARG("folded", 6);
@@ -586,7 +599,7 @@ ngx_http_comment_moderation_idents(ngx_http_request_t *r,
 
 
 /* HMAC-SHA1(secret, kind ":" data), first 16 bytes in hex */
-static void
+void
 ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     const u_char *data, size_t len, u_char *hex)
 {
@@ -653,34 +666,45 @@ ngx_http_comment_moderation_key(ngx_pool_t *pool, ngx_str_t *prefix,
 }
 
 
-/* [{"rule":"x","field":"text","start":0,"end":4}, ...] for the moderators */
-static ngx_str_t *
-ngx_http_comment_moderation_spans_json(ngx_http_request_t *r, cm_result_t *res)
+/*
+ * For the moderators: every match, [{"rule":"x","field":"text","start":0,
+ * "end":4}, ...], and every rule that fired with what it added to the score,
+ * [{"rule":"x","contribution":3}, ...].  Rule names are [A-Za-z0-9._-]:
+ * nothing to escape.
+ */
+static ngx_int_t
+ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
+    cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits)
 {
     u_char           *p;
-    size_t            i, len;
-    ngx_str_t        *json;
+    size_t            i, len, nspans, nhits;
     const cm_span_t  *s;
+    const cm_hit_t   *h;
 
-    len = 2;
-    for (i = 0; res != NULL && i < res->nspans; i++) {
+    nspans = res ? res->nspans : 0;
+    nhits = res ? res->nhits : 0;
+
+    len = 4;
+    for (i = 0; i < nspans; i++) {
         len += sizeof("{\"rule\":\"\",\"field\":\"\",\"start\":,\"end\":},")
                + ngx_strlen(res->spans[i].rule->name) + 16 + 2 * NGX_INT_T_LEN;
     }
 
-    json = ngx_palloc(r->pool, sizeof(ngx_str_t));
-    p = ngx_pnalloc(r->pool, len);
-    if (json == NULL || p == NULL) {
-        return NULL;
+    for (i = 0; i < nhits; i++) {
+        len += sizeof("{\"rule\":\"\",\"contribution\":},")
+               + ngx_strlen(res->hits[i].rule->name) + NGX_INT_T_LEN;
     }
 
-    json->data = p;
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    spans->data = p;
     *p++ = '[';
 
-    for (i = 0; res != NULL && i < res->nspans; i++) {
+    for (i = 0; i < nspans; i++) {
         s = &res->spans[i];
-
-        /* rule names are [A-Za-z0-9._-]: nothing to escape */
         p = ngx_sprintf(p, "%s{\"rule\":\"%s\",\"field\":\"%s\","
                         "\"start\":%uD,\"end\":%uD}", i ? "," : "",
                         s->rule->name, cm_field_name(s->field),
@@ -688,9 +712,21 @@ ngx_http_comment_moderation_spans_json(ngx_http_request_t *r, cm_result_t *res)
     }
 
     *p++ = ']';
-    json->len = p - json->data;
+    spans->len = p - spans->data;
 
-    return json;
+    hits->data = p;
+    *p++ = '[';
+
+    for (i = 0; i < nhits; i++) {
+        h = &res->hits[i];
+        p = ngx_sprintf(p, "%s{\"rule\":\"%s\",\"contribution\":%d}",
+                        i ? "," : "", h->rule->name, h->contribution);
+    }
+
+    *p++ = ']';
+    hits->len = p - hits->data;
+
+    return NGX_OK;
 }
 
 
@@ -720,7 +756,7 @@ ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
 }
 
 
-static int64_t
+int64_t
 ngx_http_comment_moderation_now_ms(void)
 {
     ngx_time_t  *tp;

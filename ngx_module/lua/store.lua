@@ -6,6 +6,7 @@
 -- KEYS[3]  its article's index          (P q:article:<article>, a zset)
 -- KEYS[4..6] reputation: author, address, network
 -- KEYS[7..8] rejections in 24 h: author, network
+-- KEYS[9..10] the last comments kept of the author, of the address (zsets)
 -- ARGV[1]  id   ARGV[2] state (pending|rejected)   ARGV[3] time, ms
 -- ARGV[4]  keep the comment this long, s (0: no expiry)   ARGV[5] reputation TTL, s
 -- ARGV[6..] field, value, ... of the comment
@@ -26,6 +27,13 @@ if keep > 0 then
   redis.call('EXPIRE', KEYS[1], keep)
   -- the index forgets what has expired
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep * 1000)
+end
+
+-- the moderators see an author's and an address's last comments
+for i = 9, 10 do
+  redis.call('ZADD', KEYS[i], now, id)
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -51)
+  redis.call('EXPIRE', KEYS[i], ttl)
 end
 
 local counter = state == 'rejected' and 'rejected' or 'queued'
