@@ -235,6 +235,13 @@ static const char  ngx_http_comment_moderation_lua_admin_counts[] =
     "end\n"
     "return cjson.encode(counts)\n";
 
+static const char  ngx_http_comment_moderation_lua_admin_handoff[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The next action handed to nginx through Redis (scripts/cm-review without\n"
+    "-- --url), \"ACTION ID MODERATOR\", or nil.\n"
+    "-- ARGV[1] P\n"
+    "return redis.call('LPOP', P .. 'handoff')\n";
+
 static const char  ngx_http_comment_moderation_lua_admin_list[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- One page of the comments in a state, filtered, for the review page.\n"
