@@ -22,6 +22,7 @@
 #include "ngx_http_comment_moderation_body.h"
 #include "ngx_http_comment_moderation_engine.h"
 #include "ngx_http_comment_moderation_redis.h"
+#include "ngx_http_comment_moderation_metrics.h"
 
 
 /* the comment's roles that come from the body; the rest is request metadata */

@@ -200,6 +200,7 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
     ngx_int_t                                 rc;
+    uint64_t                                  start;
     cm_alloc_t                                a;
     cm_field_e                                bad_field;
     cm_fields_t                               fields;
@@ -270,8 +271,13 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    start = ngx_http_comment_moderation_clock_us();
+
     erc = cm_engine_match(ctx->engine, &ctx->input, &a, ctx->result,
                           &bad_field);
+
+    ngx_http_comment_moderation_observe(NGX_HTTP_CM_H_ENGINE,
+                                  ngx_http_comment_moderation_clock_us() - start);
 
     if (erc == CM_ENGINE_INVALID_UTF8) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,

@@ -246,6 +246,18 @@ static const char  ngx_http_comment_moderation_lua_admin_counts[] =
     "end\n"
     "return cjson.encode(counts)\n";
 
+static const char  ngx_http_comment_moderation_lua_admin_depths[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The number of comments in each state, for the metrics: pending,\n"
+    "-- rejected, approved, release-failed, releasing, in that order.\n"
+    "-- ARGV[1] P\n"
+    "local out = {}\n"
+    "for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',\n"
+    "                        'releasing'}) do\n"
+    "  out[#out + 1] = redis.call('ZCARD', P .. 'q:' .. state)\n"
+    "end\n"
+    "return out\n";
+
 static const char  ngx_http_comment_moderation_lua_admin_handoff[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- The next action handed to nginx through Redis (scripts/cm-review without\n"

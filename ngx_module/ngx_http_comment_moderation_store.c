@@ -274,6 +274,7 @@ ngx_http_comment_moderation_checked(void *data, redisReply *reply)
     if (known == NULL) {
         /* keeping this comment goes straight to the spool: no second wait */
         ctx->redis_failed = 1;
+        ngx_http_comment_moderation_count(NGX_HTTP_CM_M_DECIDED_WITHOUT_REDIS);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "comment moderation: redis check %s: reputation and "
