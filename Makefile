@@ -152,6 +152,10 @@ clean:
 eval: tools
 	@scripts/eval-all
 
-# throughput with the module (Redis on) against plain proxying, in one run
-bench: module
-	tests/bench/redis-accept
+# the module against plain nginx and ModSecurity+CRS, in one run (README:
+# make bench); then the engine alone, when its benchmark is there
+bench:
+	@scripts/install-deps bench
+	@$(MAKE) --no-print-directory all
+	@tests/bench/http-bench
+	@if [ -x tests/bench/engine-bench ]; then tests/bench/engine-bench; fi
