@@ -5,6 +5,7 @@
 #   make install    copy the module into nginx's modules path
 #   make test       install what is missing, build, run every test
 #   make demo       install what is missing, build, run the demo news site
+#   make bench      install what is missing, build, print the benchmark table
 #
 # NGINX_SRC=/path/to/nginx-x.y.z make   builds against a self-compiled nginx
 # (configured with the same ./configure arguments as that nginx binary).
