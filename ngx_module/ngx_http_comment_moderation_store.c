@@ -613,7 +613,10 @@ ngx_http_comment_moderation_idents(ngx_http_request_t *r,
 }
 
 
-/* HMAC-SHA1(secret, kind ":" data), first 16 bytes in hex */
+/*
+ * HMAC-SHA1(secret, kind ":" data), first 16 bytes in hex.  The key's inner
+ * and outer pads are hashed once per secret: four identities per comment.
+ */
 void
 ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     const u_char *data, size_t len, u_char *hex)
@@ -622,34 +625,45 @@ ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     size_t      i;
     ngx_sha1_t  sha1;
 
-    ngx_memzero(key, sizeof(key));
+    static ngx_str_t   padded;          /* the secret the pads are of */
+    static ngx_sha1_t  ipad, opad;
 
-    if (secret->len > sizeof(key)) {
-        ngx_sha1_init(&sha1);
-        ngx_sha1_update(&sha1, secret->data, secret->len);
-        ngx_sha1_final(key, &sha1);
+    if (padded.data != secret->data || padded.len != secret->len) {
+        ngx_memzero(key, sizeof(key));
 
-    } else {
-        ngx_memcpy(key, secret->data, secret->len);
+        if (secret->len > sizeof(key)) {
+            ngx_sha1_init(&sha1);
+            ngx_sha1_update(&sha1, secret->data, secret->len);
+            ngx_sha1_final(key, &sha1);
+
+        } else {
+            ngx_memcpy(key, secret->data, secret->len);
+        }
+
+        for (i = 0; i < 64; i++) {
+            pad[i] = key[i] ^ 0x36;
+        }
+
+        ngx_sha1_init(&ipad);
+        ngx_sha1_update(&ipad, pad, 64);
+
+        for (i = 0; i < 64; i++) {
+            pad[i] = key[i] ^ 0x5c;
+        }
+
+        ngx_sha1_init(&opad);
+        ngx_sha1_update(&opad, pad, 64);
+
+        padded = *secret;
     }
 
-    for (i = 0; i < 64; i++) {
-        pad[i] = key[i] ^ 0x36;
-    }
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, pad, 64);
+    sha1 = ipad;
     ngx_sha1_update(&sha1, kind, ngx_strlen(kind));
     ngx_sha1_update(&sha1, ":", 1);
     ngx_sha1_update(&sha1, data, len);
     ngx_sha1_final(inner, &sha1);
 
-    for (i = 0; i < 64; i++) {
-        pad[i] = key[i] ^ 0x5c;
-    }
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, pad, 64);
+    sha1 = opad;
     ngx_sha1_update(&sha1, inner, 20);
     ngx_sha1_final(digest, &sha1);
 
