@@ -211,6 +211,8 @@ void *ngx_http_comment_moderation_palloc(void *pool, size_t size);
 void ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     const u_char *data, size_t len, u_char *hex);
 int64_t ngx_http_comment_moderation_now_ms(void);
+ngx_int_t ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
 
 /* the moderators' area */
 ngx_int_t ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r);

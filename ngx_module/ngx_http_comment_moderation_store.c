@@ -42,8 +42,6 @@ static u_char *ngx_http_comment_moderation_key(ngx_pool_t *pool,
     ngx_str_t *prefix, const char *name, const u_char *hash, size_t hash_len);
 static ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
     cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
-static ngx_int_t ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
-    ngx_http_comment_moderation_ctx_t *ctx);
 
 
 /* the identity keys, KEYS[1..5] of check.lua and KEYS[4..8] of store.lua */
@@ -101,9 +99,6 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
 
-    if (ngx_http_comment_moderation_new_id(r, ctx) != NGX_OK) {
-        return NGX_DECLINED;
-    }
 
     ngx_http_comment_moderation_idents(r, ctx, &id);
 
@@ -314,12 +309,6 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
     res = ctx->result;
-
-    if (ctx->id.len == 0
-        && ngx_http_comment_moderation_new_id(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
 
     ngx_http_comment_moderation_idents(r, ctx, &id);
 
@@ -760,7 +749,7 @@ ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
 
 
 /* Ids sort by time and are unique across workers and hosts. */
-static ngx_int_t
+ngx_int_t
 ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
