@@ -231,12 +231,41 @@ test('a POST without the CSRF token is refused', async () => {
   assert.equal((await stateOf(tok('undome'), 'pending')).length, 1);
 });
 
-test('screenshot of the review page', async () => {
+test('h shows the author\'s history and the rules\' contributions', async () => {
   await review.reload();
   await review.locator(`.card:has-text("${tok('hostile')}")`).waitFor();
+  await cursorTo(tok('hostile'));
+  await review.keyboard.press('h');
+  const panel = review.locator('.card.cur .history');
+  await panel.locator('.stats').first().waitFor();
+  assert.match(await panel.textContent(), /Penulis.*1\s*dilihat/s);
+  assert.ok((await panel.locator('.hits .chip').allTextContents()).includes('link-url'));
+  assert.match(await panel.locator('.details').textContent(), /POST \/comments application\/x-www-form-urlencoded/);
+});
+
+test('screenshot of the review page', async () => {
   await review.waitForFunction(() => /\d/.test(document.querySelector('[data-count="approved"]').textContent));
   const file = await screenshot(review, 'review.png');
   console.log(`# screenshot: ${file}`);
   assert.ok(fs.statSync(file).size > 10000);
+  assert.deepEqual(review.problems, []);
+});
+
+test('x selects, shift-R rejects the selection in one go; the audit tab lists it', async () => {
+  await review.keyboard.press('Escape');
+  await cursorTo(tok('undome'));
+  await review.keyboard.press('x');
+  await cursorTo(tok('hostile'));
+  await review.keyboard.press('x');
+  assert.match(await review.locator('#bulk-count').textContent(), /^2 terpilih$/);
+  await review.keyboard.press('Shift+R');
+  await until('both are rejected', async () => (await stateOf(tok('undome'), 'rejected')).length === 1
+    && (await stateOf(tok('hostile'), 'rejected')).length === 1, SENT_MS + 8000);
+  assert.equal(await review.locator('.card').count(), 0);
+  await review.keyboard.press('5');
+  await review.locator('.entry').first().waitFor();
+  const log = await review.locator('.entry').allTextContents();
+  assert.ok(log.filter((e) => /moderator/.test(e) && /menolak/.test(e)).length >= 3, log.join('\n'));
+  assert.ok(log.some((e) => /moderator/.test(e) && /menyetujui/.test(e) && /Menunggu \u2192 Disetujui/.test(e)), log.join('\n'));
   assert.deepEqual(review.problems, []);
 });
