@@ -39,6 +39,10 @@
     "      t[name] = x or ''\n" \
     "    end\n" \
     "  end\n" \
+    "  -- who wrote it, as the moderators know them (the stored \"author\" is a hash)\n" \
+    "  if t.name then\n" \
+    "    t.author = t.name ~= '' and t.name or t.email\n" \
+    "  end\n" \
     "  local s = cjson.encode(t)\n" \
     "  if #raw == 0 then\n" \
     "    return s\n" \
@@ -235,6 +239,13 @@ static const char  ngx_http_comment_moderation_lua_admin_counts[] =
     "end\n"
     "return cjson.encode(counts)\n";
 
+static const char  ngx_http_comment_moderation_lua_admin_handoff[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The next action handed to nginx through Redis (scripts/cm-review without\n"
+    "-- --url), \"ACTION ID MODERATOR\", or nil.\n"
+    "-- ARGV[1] P\n"
+    "return redis.call('LPOP', P .. 'handoff')\n";
+
 static const char  ngx_http_comment_moderation_lua_admin_list[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- One page of the comments in a state, filtered, for the review page.\n"
@@ -410,8 +421,7 @@ static const char  ngx_http_comment_moderation_lua_admin_show[] =
     "local id = ARGV[2]\n"
     "local key = P .. 'c:' .. id\n"
     "local FULL = {'id', 'folded', 'version', 'user_agent', 'referer', 'method',\n"
-    "              'uri', 'content_type', 'hits', 'author', 'address', 'network',\n"
-    "              'user'}\n"
+    "              'uri', 'content_type', 'hits', 'user'}\n"
     "for _, name in ipairs(SUMMARY) do FULL[#FULL + 1] = name end\n"
     "\n"
     "local comment = comment_json(key, FULL)\n"
