@@ -15,10 +15,10 @@ use strict;
 use warnings;
 use utf8;
 
-use Digest::SHA qw/ sha1 hmac_sha1_hex /;
-use MIME::Base64 qw/ encode_base64 /;
+use Digest::SHA qw/ hmac_sha1_hex /;
 use Test::More;
 use Test::CM;
+use Test::CM::Admin;
 use Test::CM::Redis;
 
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
@@ -38,13 +38,9 @@ rule promo
     score 3
 EOF
 
-# the moderators' passwords as scripts/demo writes them: salted SHA-1
+# two moderators with passwords for auth_basic ({SSHA})
 my %PASSWORD = (budi => 'rahasia budi', ani => 'rahasia-ani');
-
-$t->write_file('moderators.htpasswd', join '', map {
-    my $salt = "salt-$_";
-    "$_:{SSHA}" . encode_base64(sha1($PASSWORD{$_} . $salt) . $salt, '') . "\n"
-} sort keys %PASSWORD);
+my $m = Test::CM::Admin->new($t, $redis, %PASSWORD);
 
 my $conf = http_conf(<<'EOF');
 comment_moderation_redis %%REDIS%% timeout=500ms;
@@ -108,62 +104,15 @@ sub hmac_key {
     return substr(hmac_sha1_hex("$kind:$data", $SECRET), 0, 32);
 }
 
-sub auth {
-    my ($user, $password) = @_;
+sub auth { $m->auth(@_) }
+sub get { $m->get(@_) }
+sub csrf { $m->csrf(@_) }
+sub act { $m->act(@_) }
+sub state_of { $m->state(@_) }
 
-    $password = $PASSWORD{$user} unless defined $password;
-
-    return ('Authorization' => 'Basic ' . encode_base64("$user:$password", ''));
-}
-
-# a read of the API as a moderator
-sub get {
-    my ($user, $path) = @_;
-
-    return $t->http_get("/moderation/$path", auth($user));
-}
-
-my %csrf;
-
-sub csrf {
-    my ($user) = @_;
-
-    return $csrf{$user} //= get($user, 'api/session')->json->{csrf};
-}
-
-# an action as a moderator with their token; a JSON body if one is given
-sub act {
-    my ($user, $path, $args, @headers) = @_;
-
-    return $t->http_post("/moderation/api/$path",
-        defined $args ? json_encode($args) : undef,
-        'Content-Type' => 'application/json', auth($user),
-        'X-CSRF-Token' => csrf($user), @headers);
-}
-
-# hold(token, fields...): posts a comment that is held; its id
 my %held;
 
-sub hold {
-    my ($token, %f) = @_;
-    my $ip = delete $f{ip} // '127.0.0.1';
-
-    $f{comment} = "Baca tautan ini $token" unless defined $f{comment};
-
-    my $r = $t->http_post('/comments', form(%f), 'Accept' => 'application/json',
-        'X-Real-IP' => $ip);
-    die "not held: " . $r->status . "\n" unless $r->status == 202;
-
-    for my $id (@{ r('ZRANGE', 'cm:q:pending', 0, -1) }) {
-        my $text = r('HGET', "cm:c:$id", 'text') // '';
-        next unless index($text, $token) >= 0;
-        return $held{$token} = $id;
-    }
-
-    die "held comment $token not in Redis\n";
-}
-
-sub state_of { r('HGET', "cm:c:$_[0]", 'state') // 'gone' }
+sub hold { $held{$_[0]} = $m->hold(@_) }
 
 sub ids_of { join ',', map { $_->{id} } @{ $_[0]->json->{comments} || [] } }
 
