@@ -77,6 +77,8 @@ typedef struct {
     ngx_str_t                    spool;      /* the file in it */
     time_t                       keep_rejected;
     time_t                       reputation_ttl;
+    ngx_http_conf_ctx_t         *admin;      /* the first admin location's,
+                                                for handoffs */
 } ngx_http_comment_moderation_main_conf_t;
 
 
@@ -154,6 +156,9 @@ typedef void (*ngx_http_comment_moderation_released_pt)(ngx_http_request_t *r,
     void *data, ngx_uint_t status);
 
 
+typedef void (*ngx_http_comment_moderation_admin_done_pt)(
+    ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *json);
+
 /* a moderator's request */
 typedef struct {
     ngx_str_t                    user;
@@ -161,6 +166,8 @@ typedef struct {
     ngx_str_t                    id;        /* of api/comments/ID[/ACTION] */
     ngx_str_t                    action;
     void                        *act;       /* the action under way */
+    ngx_http_comment_moderation_admin_done_pt      done;  /* a handoff's:
+                                               takes the answer instead */
     ngx_http_comment_moderation_redis_call_t      *call;
     ngx_http_comment_moderation_redis_handler_pt   reply;
 } ngx_http_comment_moderation_admin_ctx_t;
@@ -220,6 +227,13 @@ ngx_int_t ngx_http_comment_moderation_admin_eval(ngx_http_request_t *r,
 void ngx_http_comment_moderation_admin_act_init(void);
 ngx_http_comment_moderation_admin_ctx_t *ngx_http_comment_moderation_admin_ctx(
     ngx_http_request_t *r);
+ngx_int_t ngx_http_comment_moderation_admin_ctx_add(ngx_http_request_t *r);
+ngx_uint_t ngx_http_comment_moderation_admin_valid_id(ngx_str_t *id);
+void ngx_http_comment_moderation_admin_finalize(ngx_http_request_t *r,
+    ngx_int_t rc);
+ngx_int_t ngx_http_comment_moderation_handoff_init_process(ngx_cycle_t *cycle,
+    ngx_http_conf_ctx_t *conf, ngx_str_t *prefix);
+void ngx_http_comment_moderation_handoff_exit_process(void);
 ngx_int_t ngx_http_comment_moderation_release(ngx_http_request_t *r,
     ngx_http_comment_moderation_release_t *rel,
     ngx_http_comment_moderation_released_pt handler, void *data);

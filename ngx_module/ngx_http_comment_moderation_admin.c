@@ -55,7 +55,6 @@ static ngx_int_t ngx_http_comment_moderation_admin_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 static void ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
-static ngx_uint_t ngx_http_comment_moderation_admin_valid_id(ngx_str_t *id);
 
 
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_admin_counts;
@@ -92,7 +91,6 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
 {
     ngx_int_t                                 rc;
     ngx_str_t                                 path;
-    ngx_pool_cleanup_t                       *cln;
     ngx_http_core_loc_conf_t                 *clcf;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
     ngx_http_comment_moderation_loc_conf_t   *cmlcf;
@@ -104,15 +102,11 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
     cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    cln = ngx_pool_cleanup_add(r->pool,
-                               sizeof(ngx_http_comment_moderation_admin_ctx_t));
-    if (cln == NULL) {
+    if (ngx_http_comment_moderation_admin_ctx_add(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx = cln->data;
-    ngx_memzero(ctx, sizeof(ngx_http_comment_moderation_admin_ctx_t));
-    cln->handler = ngx_http_comment_moderation_admin_cleanup;
+    ctx = ngx_http_comment_moderation_admin_ctx(r);
 
     /* the moderator: without a name, nobody is let in */
     if (cmlcf->admin_user) {
@@ -791,8 +785,17 @@ ngx_int_t
 ngx_http_comment_moderation_admin_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body)
 {
+    ngx_http_comment_moderation_admin_ctx_t  *ctx;
+
     static ngx_str_t  no_store = ngx_string("no-store");
     static ngx_str_t  nosniff = ngx_string("nosniff");
+
+    ctx = ngx_http_comment_moderation_admin_ctx(r);
+
+    if (ctx && ctx->done) {
+        ctx->done(r, status, body);
+        return NGX_DONE;
+    }
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = body->len;
@@ -906,7 +909,7 @@ ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r, const char *name,
 
 
 /* ids are the module's: hex digits.  Nothing else names a Redis key. */
-static ngx_uint_t
+ngx_uint_t
 ngx_http_comment_moderation_admin_valid_id(ngx_str_t *id)
 {
     size_t  i;
@@ -931,6 +934,44 @@ ngx_http_comment_moderation_admin_valid_id(ngx_str_t *id)
  * The moderator's request's context lives in its pool cleanup, not in
  * r->ctx: the module's variables read r->ctx as a comment's.
  */
+ngx_int_t
+ngx_http_comment_moderation_admin_ctx_add(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_comment_moderation_admin_ctx_t));
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(cln->data, sizeof(ngx_http_comment_moderation_admin_ctx_t));
+    cln->handler = ngx_http_comment_moderation_admin_cleanup;
+
+    return NGX_OK;
+}
+
+
+/* the end of a moderator's request, or of a handoff */
+void
+ngx_http_comment_moderation_admin_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_comment_moderation_admin_ctx_t  *ctx;
+
+    ctx = ngx_http_comment_moderation_admin_ctx(r);
+
+    if (ctx->done) {
+        if (rc != NGX_DONE) {
+            ctx->done(r, rc, NULL);
+        }
+
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
 ngx_http_comment_moderation_admin_ctx_t *
 ngx_http_comment_moderation_admin_ctx(ngx_http_request_t *r)
 {

@@ -250,7 +250,7 @@ ngx_http_comment_moderation_act_continue(ngx_http_request_t *r,
     }
 
     if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
+        ngx_http_comment_moderation_admin_finalize(r, rc);
     }
 }
 
@@ -293,7 +293,8 @@ ngx_http_comment_moderation_act_claimed(void *data, redisReply *reply)
                                                  reply->element[1 + i])
             != NGX_OK)
         {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_comment_moderation_admin_finalize(r,
+                                             NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }

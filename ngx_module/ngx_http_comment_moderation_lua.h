@@ -39,6 +39,10 @@
     "      t[name] = x or ''\n" \
     "    end\n" \
     "  end\n" \
+    "  -- who wrote it, as the moderators know them (the stored \"author\" is a hash)\n" \
+    "  if t.name then\n" \
+    "    t.author = t.name ~= '' and t.name or t.email\n" \
+    "  end\n" \
     "  local s = cjson.encode(t)\n" \
     "  if #raw == 0 then\n" \
     "    return s\n" \
@@ -76,15 +80,17 @@ static const char  ngx_http_comment_moderation_lua_check[] =
     "--\n"
     "-- KEYS[1..3]  reputation hashes: author, address, network  (P rep:a|i|n:<hmac>)\n"
     "-- KEYS[4..5]  rejections in the last 24 h: author, network (P rej24:a|n:<hmac>)\n"
-    "-- KEYS[6]     rule hit counters of this hour               (P hits:<hour>)\n"
-    "-- KEYS[7..]   one sliding window per \"limit\" of the rules  (P rate:<ident>:<hmac>:<ms>)\n"
+    "-- KEYS[6..7]  a moderator's block: author, network        (P block:a|n:<hmac>)\n"
+    "-- KEYS[8]     rule hit counters of this hour               (P hits:<hour>)\n"
+    "-- KEYS[9..]   one sliding window per \"limit\" of the rules  (P rate:<ident>:<hmac>:<ms>)\n"
     "-- ARGV[1]     now, ms          ARGV[2]  comment id   ARGV[3]  reputation TTL, s\n"
     "-- ARGV[4]     L, the number of windows; ARGV[5 .. 4+L] their lengths, ms\n"
     "-- ARGV[5+L..] names of the rules that fired (shadow ones too)\n"
     "--\n"
     "-- Returns, as integers: for author, address, network: seen, queued,\n"
     "-- approved, rejected (before this comment); rejections in 24 h of author\n"
-    "-- and network; then the count of each window including this comment.\n"
+    "-- and network; author trusted (0/1), author and network blocked (0/1);\n"
+    "-- then the count of each window including this comment.\n"
     "local now, id, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])\n"
     "local nwin = tonumber(ARGV[4])\n"
     "local out = {}\n"
@@ -102,8 +108,13 @@ static const char  ngx_http_comment_moderation_lua_check[] =
     "  out[#out + 1] = tonumber(redis.call('GET', KEYS[i])) or 0\n"
     "end\n"
     "\n"
+    "out[#out + 1] = tonumber(redis.call('HGET', KEYS[1], 'trusted')) or 0\n"
+    "for i = 6, 7 do\n"
+    "  out[#out + 1] = redis.call('EXISTS', KEYS[i])\n"
+    "end\n"
+    "\n"
     "for j = 1, nwin do\n"
-    "  local key, len = KEYS[6 + j], tonumber(ARGV[4 + j])\n"
+    "  local key, len = KEYS[8 + j], tonumber(ARGV[4 + j])\n"
     "  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - len)\n"
     "  redis.call('ZADD', key, now, id)\n"
     "  out[#out + 1] = redis.call('ZCARD', key)\n"
@@ -111,10 +122,10 @@ static const char  ngx_http_comment_moderation_lua_check[] =
     "end\n"
     "\n"
     "for r = 5 + nwin, #ARGV do\n"
-    "  redis.call('HINCRBY', KEYS[6], ARGV[r], 1)\n"
+    "  redis.call('HINCRBY', KEYS[8], ARGV[r], 1)\n"
     "end\n"
     "if #ARGV >= 5 + nwin then\n"
-    "  redis.call('EXPIRE', KEYS[6], 8 * 86400)\n"
+    "  redis.call('EXPIRE', KEYS[8], 8 * 86400)\n"
     "end\n"
     "\n"
     "return out\n";
@@ -234,6 +245,13 @@ static const char  ngx_http_comment_moderation_lua_admin_counts[] =
     "  counts[state] = redis.call('ZCARD', P .. 'q:' .. state)\n"
     "end\n"
     "return cjson.encode(counts)\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_handoff[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The next action handed to nginx through Redis (scripts/cm-review without\n"
+    "-- --url), \"ACTION ID MODERATOR\", or nil.\n"
+    "-- ARGV[1] P\n"
+    "return redis.call('LPOP', P .. 'handoff')\n";
 
 static const char  ngx_http_comment_moderation_lua_admin_list[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
@@ -410,8 +428,7 @@ static const char  ngx_http_comment_moderation_lua_admin_show[] =
     "local id = ARGV[2]\n"
     "local key = P .. 'c:' .. id\n"
     "local FULL = {'id', 'folded', 'version', 'user_agent', 'referer', 'method',\n"
-    "              'uri', 'content_type', 'hits', 'author', 'address', 'network',\n"
-    "              'user'}\n"
+    "              'uri', 'content_type', 'hits', 'user'}\n"
     "for _, name in ipairs(SUMMARY) do FULL[#FULL + 1] = name end\n"
     "\n"
     "local comment = comment_json(key, FULL)\n"

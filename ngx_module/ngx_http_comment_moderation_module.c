@@ -362,13 +362,21 @@ ngx_http_comment_moderation_admin(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_comment_moderation_loc_conf_t *cmlcf = conf;
 
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t                 *clcf;
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
 
     if (cmlcf->admin) {
         return "is duplicate";
     }
 
     cmlcf->admin = 1;
+
+    /* handoffs from Redis run as if they came to the first admin location */
+    cmcf = ngx_http_conf_get_module_main_conf(cf,
+                                            ngx_http_comment_moderation_module);
+    if (cmcf->admin == NULL) {
+        cmcf->admin = cf->ctx;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_comment_moderation_admin_handler;
@@ -836,6 +844,9 @@ ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle)
            != NGX_OK
         || ngx_http_comment_moderation_spool_init_process(cycle, &cmcf->spool,
                                                           keep)
+           != NGX_OK
+        || ngx_http_comment_moderation_handoff_init_process(cycle, cmcf->admin,
+                                                            &cmcf->prefix)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -859,6 +870,7 @@ ngx_http_comment_moderation_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_comment_moderation_spool_exit_process();
     ngx_http_comment_moderation_live_exit_process();
+    ngx_http_comment_moderation_handoff_exit_process();
 
     /* last: what the others cancelled is freed by hiredis here */
     ngx_http_comment_moderation_redis_exit_process();

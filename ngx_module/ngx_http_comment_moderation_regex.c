@@ -456,8 +456,9 @@ cm_lit_group(cm_lit_parser_t *lp, cm_lit_set_t *set, int *required)
 
 /*
  * An escaped punctuation character is a literal; a known escape that
- * stands for something else (\d, \b, \x41, \p{L} ...) ends the run; any
- * other (backreferences, \Q...\E, \g, \k ...) makes the prefilter give up.
+ * stands for something else (\d, \b, \x41, \p{L}, a backreference \1 ...)
+ * ends the run; any other (\Q...\E, \g, \k, \0 ...) makes the prefilter
+ * give up.
  */
 static void
 cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_set_t *best)
@@ -515,6 +516,17 @@ cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_set_t *best)
     } else if (c == 'N' && p < lp->end && *p == '{') {
         lp->failed = 1;             /* \N{U+...} */
         return;
+
+    } else if (c >= '1' && c <= '9') {
+        /*
+         * A backreference (\1, \12) repeats text some group matched: like a
+         * class, it stands for text that is not known here.  (Where pcre2
+         * reads the digits as an octal character instead, treating that one
+         * character as unknown is still safe.)
+         */
+        while (p < lp->end && *p >= '0' && *p <= '9') {
+            p++;
+        }
 
     } else if (c == 0 || strchr("dDwWsShHvVRNXbBAzZGKntrfea", c) == NULL) {
         lp->failed = 1;

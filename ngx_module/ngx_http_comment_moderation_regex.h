@@ -60,7 +60,12 @@ void cm_regex_thread_cleanup(void);
 
 /* The literal prefilter. */
 
-#define CM_REGEX_LITERALS_MAX         16
+/*
+ * The literals of one regex, at most: a pattern that needs more gets no
+ * prefilter.  They all join the one automaton of the rule set, so a rule's
+ * list of 40 alternative words costs no more to look for than 40 words.
+ */
+#define CM_REGEX_LITERALS_MAX         64
 #define CM_REGEX_LITERALS_NO_LETTERS  0x01  /* for the raw view: its case is
                                                not folded */
 
@@ -72,8 +77,8 @@ typedef struct {
 /*
  * Finds literals of which every text the pattern matches contains at least
  * one, so a text with none of them need not be matched.  Conservative: when
- * unsure (classes, escapes, backreferences, option settings, optional
- * groups...) it finds nothing, and 0 means "no prefilter".  The literals are
+ * unsure (escapes it does not know, option settings, optional groups...)
+ * it finds nothing, and 0 means "no prefilter".  The literals are
  * written to buf, which has room for "len" bytes.
  */
 size_t cm_regex_literals(const char *pattern, size_t len, unsigned flags,

@@ -76,6 +76,10 @@ typedef enum {
     CM_COUNT_APPROVED,          /* approved: by a moderator */
     CM_COUNT_REJECTED,          /* rejected: by rules or a moderator */
     CM_COUNT_REJECTED_24H,      /* rejected-24h (author and network only) */
+    CM_COUNT_TRUSTED,           /* trusted: 1 once a moderator trusted the
+                                   author (author only) */
+    CM_COUNT_BLOCKED,           /* blocked: 1 while a moderator's block holds
+                                   (author and network only) */
     CM_COUNT_N
 } cm_count_e;
 

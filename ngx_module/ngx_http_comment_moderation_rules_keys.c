@@ -66,6 +66,8 @@ static const cm_rules_keyword_t  cm_counts[] = {
     { "approved",     CM_COUNT_APPROVED },
     { "rejected",     CM_COUNT_REJECTED },
     { "rejected-24h", CM_COUNT_REJECTED_24H },
+    { "trusted",      CM_COUNT_TRUSTED },
+    { "blocked",      CM_COUNT_BLOCKED },
 };
 
 
@@ -523,10 +525,17 @@ cm_condition_read(cm_condition_reader_t *cr, cm_condition_t *c)
 
     count = kw->value;
 
-    if (count == CM_COUNT_REJECTED_24H && ident == CM_IDENT_IP) {
+    if ((count == CM_COUNT_REJECTED_24H || count == CM_COUNT_BLOCKED)
+        && ident == CM_IDENT_IP)
+    {
         return cm_rules_error(p, st->file, piece.line,
-                              "\"rejected-24h\" is kept for author and "
-                              "network only, not ip");
+                              "\"%s\" is kept for author and network only, "
+                              "not ip", kw->name);
+    }
+
+    if (count == CM_COUNT_TRUSTED && ident != CM_IDENT_AUTHOR) {
+        return cm_rules_error(p, st->file, piece.line,
+                              "\"trusted\" is kept for author only");
     }
 
     if (cm_condition_piece(cr, &piece) != CM_RULES_OK

@@ -19,7 +19,7 @@
 #include <ngx_sha1.h>
 
 
-#define NGX_HTTP_CM_CHECK_ARGS    (4 + 3 + 2 + 1 + CM_ENGINE_MAX_WINDOWS * 2 \
+#define NGX_HTTP_CM_CHECK_ARGS    (4 + 3 + 2 + 2 + 1 + CM_ENGINE_MAX_WINDOWS * 2 \
                                    + 4 + 64)
 /* store.lua's arguments: 2 for EVALSHA, numkeys, 10 keys, 5 fixed ARGV, a
    pair per role present, 14 pairs more (author ... body) */
@@ -122,6 +122,17 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
         argc++;
     }
 
+    /* a moderator's block of the author, of the network */
+    for (i = 0; i < 2; i++) {
+        argv[argc] = (char *) ngx_http_comment_moderation_key(r->pool,
+                              &cmcf->prefix, i == 0 ? "block:a:" : "block:n:",
+                              id.hash[i == 0 ? CM_IDENT_AUTHOR
+                                             : CM_IDENT_NETWORK],
+                              NGX_HTTP_CM_HASH_LEN);
+        argvlen[argc] = ngx_strlen(argv[argc]);
+        argc++;
+    }
+
     hour = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     if (hour == NULL) {
         return NGX_DECLINED;
@@ -216,7 +227,10 @@ ngx_http_comment_moderation_checked(void *data, redisReply *reply)
         { CM_IDENT_NETWORK, CM_COUNT_APPROVED },
         { CM_IDENT_NETWORK, CM_COUNT_REJECTED },
         { CM_IDENT_AUTHOR, CM_COUNT_REJECTED_24H },
-        { CM_IDENT_NETWORK, CM_COUNT_REJECTED_24H }
+        { CM_IDENT_NETWORK, CM_COUNT_REJECTED_24H },
+        { CM_IDENT_AUTHOR, CM_COUNT_TRUSTED },
+        { CM_IDENT_AUTHOR, CM_COUNT_BLOCKED },
+        { CM_IDENT_NETWORK, CM_COUNT_BLOCKED }
     };
 
     ctx = ngx_http_comment_moderation_get_ctx(r);

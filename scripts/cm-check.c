@@ -101,7 +101,7 @@ main(int argc, char **argv)
                 "network.rejected-24h=2,limit.author.60s=11\"\n"
                 "  (IDENT: author, ip, network, text; COUNTER: seen, accepted, "
                 "queued, approved,\n"
-                "  rejected, rejected-24h); \"unknown\": Redis not "
+                "  rejected, rejected-24h, trusted, blocked); \"unknown\": Redis not "
                 "answering\n");
         return 2;
     }

@@ -29,6 +29,10 @@ local function comment_json(key, names)
       t[name] = x or ''
     end
   end
+  -- who wrote it, as the moderators know them (the stored "author" is a hash)
+  if t.name then
+    t.author = t.name ~= '' and t.name or t.email
+  end
   local s = cjson.encode(t)
   if #raw == 0 then
     return s

@@ -4,8 +4,7 @@
 local id = ARGV[2]
 local key = P .. 'c:' .. id
 local FULL = {'id', 'folded', 'version', 'user_agent', 'referer', 'method',
-              'uri', 'content_type', 'hits', 'author', 'address', 'network',
-              'user'}
+              'uri', 'content_type', 'hits', 'user'}
 for _, name in ipairs(SUMMARY) do FULL[#FULL + 1] = name end
 
 local comment = comment_json(key, FULL)

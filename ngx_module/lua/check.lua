@@ -4,15 +4,17 @@
 --
 -- KEYS[1..3]  reputation hashes: author, address, network  (P rep:a|i|n:<hmac>)
 -- KEYS[4..5]  rejections in the last 24 h: author, network (P rej24:a|n:<hmac>)
--- KEYS[6]     rule hit counters of this hour               (P hits:<hour>)
--- KEYS[7..]   one sliding window per "limit" of the rules  (P rate:<ident>:<hmac>:<ms>)
+-- KEYS[6..7]  a moderator's block: author, network        (P block:a|n:<hmac>)
+-- KEYS[8]     rule hit counters of this hour               (P hits:<hour>)
+-- KEYS[9..]   one sliding window per "limit" of the rules  (P rate:<ident>:<hmac>:<ms>)
 -- ARGV[1]     now, ms          ARGV[2]  comment id   ARGV[3]  reputation TTL, s
 -- ARGV[4]     L, the number of windows; ARGV[5 .. 4+L] their lengths, ms
 -- ARGV[5+L..] names of the rules that fired (shadow ones too)
 --
 -- Returns, as integers: for author, address, network: seen, queued,
 -- approved, rejected (before this comment); rejections in 24 h of author
--- and network; then the count of each window including this comment.
+-- and network; author trusted (0/1), author and network blocked (0/1);
+-- then the count of each window including this comment.
 local now, id, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local nwin = tonumber(ARGV[4])
 local out = {}
@@ -30,8 +32,13 @@ for i = 4, 5 do
   out[#out + 1] = tonumber(redis.call('GET', KEYS[i])) or 0
 end
 
+out[#out + 1] = tonumber(redis.call('HGET', KEYS[1], 'trusted')) or 0
+for i = 6, 7 do
+  out[#out + 1] = redis.call('EXISTS', KEYS[i])
+end
+
 for j = 1, nwin do
-  local key, len = KEYS[6 + j], tonumber(ARGV[4 + j])
+  local key, len = KEYS[8 + j], tonumber(ARGV[4 + j])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - len)
   redis.call('ZADD', key, now, id)
   out[#out + 1] = redis.call('ZCARD', key)
@@ -39,10 +46,10 @@ for j = 1, nwin do
 end
 
 for r = 5 + nwin, #ARGV do
-  redis.call('HINCRBY', KEYS[6], ARGV[r], 1)
+  redis.call('HINCRBY', KEYS[8], ARGV[r], 1)
 end
 if #ARGV >= 5 + nwin then
-  redis.call('EXPIRE', KEYS[6], 8 * 86400)
+  redis.call('EXPIRE', KEYS[8], 8 * 86400)
 end
 
 return out

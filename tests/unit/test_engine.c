@@ -833,6 +833,43 @@ test_facts_trusted_author(void **state)
 }
 
 
+/* a moderator's block and trust, as check.lua reports them */
+static void
+test_facts_moderators(void **state)
+{
+    cm_facts_t   f;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule link regex \"https?://\" score 5\n"
+                 "rule blocked when author blocked = 1 action reject\n"
+                 "rule blocked-net when network blocked = 1 action reject\n"
+                 "rule trusted when author trusted = 1 score -5\n");
+
+    known(&f);
+    check_facts(&rs, state, "baca https://example.org", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_TRUSTED] = 1;
+    check_facts(&rs, state, "baca https://example.org", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.score, 0);
+
+    f.count[CM_IDENT_NETWORK][CM_COUNT_BLOCKED] = 1;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "rule blocked-net: reject (network "
+                                    "blocked = 1)");
+
+    f.count[CM_IDENT_NETWORK][CM_COUNT_BLOCKED] = 0;
+    f.count[CM_IDENT_AUTHOR][CM_COUNT_BLOCKED] = 1;
+    check_facts(&rs, state, "halo", &f, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "rule blocked: reject (author "
+                                    "blocked = 1)");
+}
+
+
 static void
 test_facts_rejections(void **state)
 {
@@ -1117,6 +1154,7 @@ main(void)
         cm_test(test_facts_first_time_link),
         cm_test(test_facts_trusted_author),
         cm_test(test_facts_rejections),
+        cm_test(test_facts_moderators),
         cm_test(test_facts_limits),
         cm_test(test_facts_when_unknown),
         cm_test(test_facts_windows),

@@ -224,7 +224,15 @@ test_literals(void **state)
         { "(?i)foo", 0, "" },
         { "(?x)f o o", 0, "" },
         { "(?<n>foo)", 0, "" },
-        { "(foo)\\1", 0, "" },
+        { "(foo)\\1", 0, "foo" },
+        { "(ab|cd)x\\1", 0, "ab|cd" },
+        { "\\b(ab|cd)\\b.*?(?!\\1\\b)(?:efg|hij)", 0, "efg|hij" },
+        { "(a)\\12bcd", 0, "bcd" },
+        { "\\0abc", 0, "" },
+        { "\\b(?:w01|w02|w03|w04|w05|w06|w07|w08|w09|w10|w11|w12|w13|w14|"
+          "w15|w16|w17|w18|w19|w20)\\b", 0,
+          "w01|w02|w03|w04|w05|w06|w07|w08|w09|w10|w11|w12|w13|w14|w15|w16|"
+          "w17|w18|w19|w20" },
         { "\\Qab\\E", 0, "" },
         { "a{,3}bcd", 0, "" },
         { "[]a-z]+3333333{3333333333333333333333}88", 0, "3333333" },
@@ -263,13 +271,56 @@ test_literals(void **state)
 }
 
 
+/*
+ * A list of alternative words is prefiltered up to CM_REGEX_LITERALS_MAX
+ * words, each of them a literal; one word more and there is no prefilter.
+ */
+static void
+test_literals_many(void **state)
+{
+    char                pat[1024], buf[1024];
+    size_t              at, i, n, words;
+    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX];
+
+    (void) state;
+
+    for (words = CM_REGEX_LITERALS_MAX; words <= CM_REGEX_LITERALS_MAX + 1;
+         words++)
+    {
+        at = (size_t) snprintf(pat, sizeof(pat), "\\b(?:");
+        for (i = 0; i < words; i++) {
+            at += (size_t) snprintf(pat + at, sizeof(pat) - at, "%sw%03zu",
+                                    i ? "|" : "", i);
+        }
+        at += (size_t) snprintf(pat + at, sizeof(pat) - at, ")\\b");
+
+        n = cm_regex_literals(pat, at, 0, buf, lits);
+
+        if (words > CM_REGEX_LITERALS_MAX) {
+            assert_int_equal(n, 0);
+            continue;
+        }
+
+        assert_int_equal(n, words);
+        for (i = 0; i < n; i++) {
+            assert_int_equal(lits[i].len, 4);
+            assert_int_equal(lits[i].data[0], 'w');
+            assert_int_equal((lits[i].data[1] - '0') * 100
+                             + (lits[i].data[2] - '0') * 10
+                             + (lits[i].data[3] - '0'), i);
+        }
+    }
+}
+
+
 /* a random pattern over a tiny alphabet, with most of the syntax */
 static size_t
 random_pattern(char *p, size_t at, size_t max, int depth)
 {
     static const char  *atoms[] = { "a", "b", "1", "A", "\\.", ".", "[ab]",
                                     "\\d", "\\w", "\\b", "^", "$", "ab",
-                                    "b1", "a.", "\\x61", "(?<=a)", "(?<!b1)" };
+                                    "b1", "a.", "\\x61", "(?<=a)", "(?<!b1)",
+                                    "\\1" };
     static const char  *quants[] = { "", "", "", "", "?", "*", "+", "{0,2}",
                                      "{1,2}", "{2}", "??", "+?", "*+" };
     static const char  *opens[] = { "(?:", "(", "(?=", "(?!", "(?>" };
@@ -293,7 +344,7 @@ random_pattern(char *p, size_t at, size_t max, int depth)
         }
 
         /* assertions without quantifiers */
-        s = atoms[rand() % 18];
+        s = atoms[rand() % 19];
         at += (size_t) snprintf(p + at, max - at, "%s%s", s,
                                 (strchr("^$(", s[0]) || strcmp(s, "\\b") == 0)
                                 ? "" : quants[rand() % 13]);
@@ -432,6 +483,7 @@ main(void)
         cm_test(test_match),
         cm_test(test_limit),
         cm_test(test_literals),
+        cm_test(test_literals_many),
         cm_test(test_literals_sound),
     };
 

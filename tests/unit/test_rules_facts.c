@@ -20,7 +20,7 @@ static const cm_test_pair_t  cm_facts_error_cases[] = {
       "x.rules:1: unknown counter \"sen\" (did you mean \"seen\"?)" },
     { "rule x when author posts > 3 action queue\n",
       "x.rules:1: unknown counter \"posts\" (counters are: seen, accepted, "
-      "queued, approved, rejected, rejected-24h)" },
+      "queued, approved, rejected, rejected-24h, trusted, blocked)" },
     { "rule x when author seen => 0 action queue\n",
       "x.rules:1: unknown operator \"=>\" (operators are: <, <=, =, !=, >=, "
       ">)" },
@@ -53,6 +53,10 @@ static const cm_test_pair_t  cm_facts_error_cases[] = {
     { "rule x\n    when ip rejected-24h >= 2\n    action reject\n",
       "x.rules:2: \"rejected-24h\" is kept for author and network only, not "
       "ip" },
+    { "rule x when ip blocked = 1 action reject\n",
+      "x.rules:1: \"blocked\" is kept for author and network only, not ip" },
+    { "rule x when network trusted = 1 score -5\n",
+      "x.rules:1: \"trusted\" is kept for author only" },
     { "rule x limit author action queue\n",
       "x.rules:1: \"limit author\" needs N/WINDOW, as in limit author "
       "10/60s" },
