@@ -26,7 +26,7 @@ plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 my $SECRET = '0123456789abcdef0123';
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(132);
+my $t = Test::CM->new()->plan(141);
 
 $t->write_rules(<<'EOF' . $JUDOL_RULE);
 rule tautan
@@ -36,6 +36,18 @@ rule tautan
 rule promo
     words promo
     score 3
+
+rule blocked-author
+    when author blocked = 1
+    action reject
+
+rule blocked-network
+    when network blocked = 1
+    action reject
+
+rule moderator-trusted
+    when author trusted = 1
+    score -5
 EOF
 
 # two moderators with passwords for auth_basic ({SSHA})
@@ -468,3 +480,38 @@ ok(abs(($e[0]{time} // 0) / 1000 - time()) < 60, 'audit: the time in ms');
 $r = get('budi', 'api/audit?offset=1&limit=2');
 is(join(' ', map { $_->{action} } @{ $r->json->{entries} || [] }),
     'approve-trust approve', 'audit: paged');
+
+###############################################################################
+# what the rules make of a block and a trust (reputation.rules' facts
+# "author blocked", "network blocked", "author trusted")
+
+$r = $t->http_post('/comments', form(comment => 'Terima kasih <blocked>',
+    email => 'siti@example.com'), 'Accept' => 'application/json',
+    'X-Real-IP' => '10.7.7.7');
+is($r->status, 403, 'a blocked author\'s next comment: rejected');
+like($t->read_file('error.log'), qr/rules: blocked-author\b/,
+    'a blocked author\'s next comment: by blocked-author');
+
+my $n1 = hold('<net1>', name => 'Farm', ip => '10.9.9.9');
+$r = act('budi', "comments/$n1/reject-block", { block => 'network',
+    hours => 1 });
+is($r->status, 200, 'reject-block network');
+$ttl = r('TTL', 'cm:block:n:' . hmac_key('n', "\x0a\x09\x09")) // -2;
+ok($ttl > 3500 && $ttl <= 3600, 'reject-block: cm:block:n:<network> for 1 h')
+    or diag("TTL $ttl");
+
+$r = $t->http_post('/comments', form(comment => 'Halo semua <net2>',
+    email => 'lain@example.com'), 'X-Real-IP' => '10.9.9.77');
+is($r->status, 403, 'another author of the blocked network: rejected');
+$r = $t->http_post('/comments', form(comment => 'Halo semua <net3>',
+    email => 'lain@example.com'), 'X-Real-IP' => '10.9.8.1');
+is($r->status, 200, 'the next network: accepted');
+
+my $j1 = hold('<joko1>', email => 'joko@example.com', ip => '10.5.5.5');
+is(act('ani', "comments/$j1/approve-trust")->status, 200,
+    'approve-trust a newcomer');
+my $forwarded = $t->backend_count();
+$r = $t->http_post('/comments', form(comment => 'Baca tautan ini <joko2>',
+    email => 'joko@example.com'), 'X-Real-IP' => '10.5.5.5');
+is($r->status, 200, 'the trusted author\'s next link: accepted, not held');
+is($t->backend_count(), $forwarded + 1, 'and forwarded to the backend');
