@@ -10,7 +10,9 @@
 # first waits for the backend: released once, one 200 and one 409.  A
 # backend answering 500, refusing the connection, or not answering in time:
 # release-failed with the error, and a retry once it is back delivers it.
-# The moderator's request over HTTP/2 releases too.  Redis down during an
+# The moderator's request over HTTP/2 releases too.  A moderator who
+# leaves before the backend answers: the outcome is still recorded.  Redis
+# answering a claim too late: the claim is given back.  Redis down during an
 # action: 503 in JSON, nothing sent, and the comment still pending when
 # Redis is back.
 
@@ -28,7 +30,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(78);
+my $t = Test::CM->new()->plan(86);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -118,6 +120,21 @@ sub released {
 }
 
 sub counts { $m->get('budi', 'api/counts')->json || {} }
+
+# keeps the backend busy (it takes one connection at a time) with a request
+# of ours until finish() is called on what this returns
+sub busy_backend {
+    my $busy = IO::Socket::INET->new(PeerAddr => $t->backend()->address(),
+        Proto => 'tcp') or die "backend: $!";
+    print $busy "POST /busy HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
+    sleep(0.2);
+
+    return sub {
+        print $busy "ok";
+        my $answer = <$busy>;
+        close $busy;
+    };
+}
 
 sub result {
     my ($r) = @_;
@@ -226,10 +243,7 @@ is($t->backend_count(), $before + 1, 'two approvals at once: nothing else sent')
 # a second approval while the first waits for the backend: the backend
 # takes one connection at a time, and a request of ours keeps it busy
 $id = $m->hold('<busy>');
-my $busy = IO::Socket::INET->new(PeerAddr => $t->backend()->address(),
-    Proto => 'tcp') or die "backend: $!";
-print $busy "POST /busy HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
-sleep(0.2);
+my $finish = busy_backend();
 
 my $first = $t->http_start($m->act_request('budi', "comments/$id/approve"));
 ok($redis->wait_for(sub { $m->state($id) eq 'releasing' }),
@@ -243,9 +257,7 @@ like($r->json && $r->json->{error}, qr/being released/,
 is($m->act('ani', "comments/$id/reject")->status, 409,
     'a reject meanwhile: 409');
 
-print $busy "ok";
-my $busy_answer = <$busy>;
-close $busy;
+$finish->();
 $r = $t->http_end($first);
 is(result($r), '200 approved pending', 'the first approval: approved');
 is(scalar released($id), 1, 'released once');
@@ -349,6 +361,53 @@ SKIP: {
     is($r->status . ' ' . ($r->json ? 'JSON' : 'not JSON'), '200 JSON',
         'a read over HTTP/2');
 }
+
+###############################################################################
+# the moderator leaves (curl gives up, the HTTP/2 stream is reset) before
+# the backend answers: the outcome is still recorded, to retry, also when
+# Redis has to be sent the script itself (after SCRIPT FLUSH)
+
+SKIP: {
+    skip 'curl without HTTP/2', 3 unless $t->has_curl_http2();
+
+    $id = $m->hold('<left>');
+    r('SCRIPT', 'FLUSH');
+    $finish = busy_backend();
+    {
+        local $Test::CM::HTTP::TIMEOUT = 1;
+        $r = Test::CM::HTTP::http2_request($t->prefix, $t->port('H2'), 'POST',
+            "/moderation/api/comments/$id/approve", undef, $m->auth('budi'),
+            'X-CSRF-Token' => $m->csrf('budi'));
+    }
+    $finish->();
+
+    is($r->status, 0, 'the moderator left before the backend answered');
+    ok($redis->wait_for(sub { $m->state($id) eq 'release-failed' }),
+        'then: release-failed, not left "releasing"') or diag($m->state($id));
+    is(result($m->act('budi', "comments/$id/approve")),
+        '200 approved release-failed', 'and a retry approves it');
+}
+
+###############################################################################
+# Redis answers the claim too late (paused longer than the timeout): the
+# claim is given back, the comment can be approved at once
+
+$id = $m->hold('<paused>');
+$m->csrf('budi');
+$before = $t->backend_count();
+
+$redis->pause();
+$r = $m->act('budi', "comments/$id/approve");
+$redis->resume();
+
+is($r->status, 503, 'Redis paused during approve: 503');
+like($r->json && $r->json->{error}, qr/Redis/, 'Redis paused: says Redis');
+ok($redis->wait_for(sub { $m->state($id) eq 'pending' }),
+    'Redis paused: the late claim is given back, pending again')
+    or diag($m->state($id));
+is($t->backend_count(), $before, 'Redis paused: nothing sent');
+is(result($m->act('budi', "comments/$id/approve")), '200 approved pending',
+    'Redis paused: approved right after');
 
 ###############################################################################
 # Redis down during an action: 503, nothing lost
