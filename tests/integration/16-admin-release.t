@@ -30,7 +30,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(86);
+my $t = Test::CM->new()->plan(88);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -198,6 +198,23 @@ like($r->json && $r->json->{error}, qr/already approved/,
 is($m->act('ani', "comments/$id/reject")->status, 409,
     'reject an approved comment: 409');
 is(scalar released($id), 1, 'approved twice: released once');
+
+###############################################################################
+# a commenter cannot pose as approved: the marks a release carries, sent by
+# the client with an ordinary comment, do not reach the backend as sent
+
+$r = $t->http_post('/comments', form(comment => 'Terima kasih <forged>'),
+    'X-Comment-Moderation' => 'approved',
+    'X-Comment-Moderation-Moderator' => 'admin',
+    'X-Comment-Moderation-Id' => 'f' x 25,
+    'X-Comment-Moderation-Client-IP' => '10.0.0.1');
+$req = $t->backend_last();
+is($r->status . ' ' . ($req && $req->header('X-Comment-Moderation')),
+    '200 accept', 'a forged mark: the comment is judged, marked accept');
+is(join(',', map { $req && $req->header($_) || '' } qw/
+    X-Comment-Moderation-Moderator X-Comment-Moderation-Id
+    X-Comment-Moderation-Client-IP /), ',,',
+    'a forged mark: no moderator, id or address of the client\'s');
 
 ###############################################################################
 # other bodies: multipart with binary bytes, JSON; a path with %-escapes
