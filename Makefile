@@ -6,6 +6,7 @@
 #   make test       install what is missing, build, run every test
 #   make browser    the review page's tests in headless chromium (tests/browser/)
 #   make demo       install what is missing, build, run the demo news site
+#   make bench      install what is missing, build, print the benchmark table
 #
 # NGINX_SRC=/path/to/nginx-x.y.z make   builds against a self-compiled nginx
 # (configured with the same ./configure arguments as that nginx binary).
@@ -162,6 +163,10 @@ clean:
 eval: tools
 	@scripts/eval-all
 
-# throughput with the module (Redis on) against plain proxying, in one run
-bench: module
-	tests/bench/redis-accept
+# the module against plain nginx and ModSecurity+CRS, in one run (README:
+# make bench); then the engine alone, when its benchmark is there
+bench:
+	@scripts/install-deps bench
+	@$(MAKE) --no-print-directory all
+	@tests/bench/http-bench
+	@if [ -x tests/bench/engine-bench ]; then tests/bench/engine-bench; fi

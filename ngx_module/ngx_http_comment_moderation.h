@@ -22,6 +22,7 @@
 #include "ngx_http_comment_moderation_body.h"
 #include "ngx_http_comment_moderation_engine.h"
 #include "ngx_http_comment_moderation_redis.h"
+#include "ngx_http_comment_moderation_metrics.h"
 
 
 /* the comment's roles that come from the body; the rest is request metadata */
@@ -210,6 +211,8 @@ void *ngx_http_comment_moderation_palloc(void *pool, size_t size);
 void ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     const u_char *data, size_t len, u_char *hex);
 int64_t ngx_http_comment_moderation_now_ms(void);
+ngx_int_t ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
 
 /* the moderators' area */
 ngx_int_t ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r);

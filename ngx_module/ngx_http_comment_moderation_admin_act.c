@@ -459,6 +459,8 @@ ngx_http_comment_moderation_act_settle(ngx_http_request_t *r,
     args[9] = act->keep;
 
     level = delivered ? NGX_LOG_INFO : NGX_LOG_ERR;
+    ngx_http_comment_moderation_count(delivered ? NGX_HTTP_CM_M_RELEASED
+                                                : NGX_HTTP_CM_M_RELEASE_FAILED);
     ngx_log_error(level, r->connection->log,
                   0, "comment moderation: comment %V approved by \"%V\" %s%V",
                   &act->rel.id, &ctx->user,

@@ -41,6 +41,8 @@ static ngx_str_t  ngx_http_comment_moderation_header_rules =
     ngx_string("X-Comment-Moderation-Rules");
 static ngx_str_t  ngx_http_comment_moderation_header_error =
     ngx_string("X-Comment-Moderation-Error");
+static ngx_str_t  ngx_http_comment_moderation_header_id =
+    ngx_string("X-Comment-Moderation-Id");
 
 /* what a release carries (_release.c): never the client's own */
 static ngx_str_t  ngx_http_comment_moderation_release_headers[] = {
@@ -117,6 +119,11 @@ ngx_http_comment_moderation_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_comment_moderation_cleanup;
 
     ngx_http_set_ctx(r, ctx, ngx_http_comment_moderation_module);
+
+    /* one id per decision: the backend, the logs and Redis share it */
+    if (ngx_http_comment_moderation_new_id(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (r->headers_in.content_length_n > (off_t) cmlcf->max_body) {
         ctx->checked = 1;
@@ -207,6 +214,7 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
     ngx_int_t                                 rc;
+    uint64_t                                  start;
     cm_alloc_t                                a;
     cm_field_e                                bad_field;
     cm_fields_t                               fields;
@@ -277,8 +285,13 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    start = ngx_http_comment_moderation_clock_us();
+
     erc = cm_engine_match(ctx->engine, &ctx->input, &a, ctx->result,
                           &bad_field);
+
+    ngx_http_comment_moderation_observe(NGX_HTTP_CM_H_ENGINE,
+                                  ngx_http_comment_moderation_clock_us() - start);
 
     if (erc == CM_ENGINE_INVALID_UTF8) {
         ngx_http_comment_moderation_invalid(r, ctx, NGX_HTTP_CM_MSG_INVALID,
@@ -689,6 +702,9 @@ ngx_http_comment_moderation_forward(ngx_http_request_t *r,
         != NGX_OK
         || ngx_http_comment_moderation_set_header(r,
                 &ngx_http_comment_moderation_header_error, &ctx->error)
+        != NGX_OK
+        || ngx_http_comment_moderation_set_header(r,
+                &ngx_http_comment_moderation_header_id, &ctx->id)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

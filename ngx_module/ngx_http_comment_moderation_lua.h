@@ -95,23 +95,22 @@ static const char  ngx_http_comment_moderation_lua_check[] =
     "local nwin = tonumber(ARGV[4])\n"
     "local out = {}\n"
     "\n"
+    "local trusted = 0\n"
     "for i = 1, 3 do\n"
-    "  local v = redis.call('HMGET', KEYS[i], 'seen', 'queued', 'approved', 'rejected')\n"
+    "  local v = redis.call('HMGET', KEYS[i], 'seen', 'queued', 'approved',\n"
+    "                       'rejected', 'trusted')\n"
     "  for j = 1, 4 do out[#out + 1] = tonumber(v[j]) or 0 end\n"
+    "  if i == 1 then trusted = tonumber(v[5]) or 0 end\n"
     "  redis.call('HINCRBY', KEYS[i], 'seen', 1)\n"
-    "  redis.call('HSETNX', KEYS[i], 'first', now)\n"
-    "  redis.call('HSET', KEYS[i], 'last', now)\n"
     "  redis.call('EXPIRE', KEYS[i], ttl)\n"
     "end\n"
     "\n"
-    "for i = 4, 5 do\n"
-    "  out[#out + 1] = tonumber(redis.call('GET', KEYS[i])) or 0\n"
-    "end\n"
-    "\n"
-    "out[#out + 1] = tonumber(redis.call('HGET', KEYS[1], 'trusted')) or 0\n"
-    "for i = 6, 7 do\n"
-    "  out[#out + 1] = redis.call('EXISTS', KEYS[i])\n"
-    "end\n"
+    "local v = redis.call('MGET', KEYS[4], KEYS[5], KEYS[6], KEYS[7])\n"
+    "out[#out + 1] = tonumber(v[1]) or 0\n"
+    "out[#out + 1] = tonumber(v[2]) or 0\n"
+    "out[#out + 1] = trusted\n"
+    "out[#out + 1] = v[3] and 1 or 0\n"
+    "out[#out + 1] = v[4] and 1 or 0\n"
     "\n"
     "for j = 1, nwin do\n"
     "  local key, len = KEYS[8 + j], tonumber(ARGV[4 + j])\n"
@@ -251,6 +250,18 @@ static const char  ngx_http_comment_moderation_lua_admin_counts[] =
     "  counts[state] = redis.call('ZCARD', P .. 'q:' .. state)\n"
     "end\n"
     "return cjson.encode(counts)\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_depths[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The number of comments in each state, for the metrics: pending,\n"
+    "-- rejected, approved, release-failed, releasing, in that order.\n"
+    "-- ARGV[1] P\n"
+    "local out = {}\n"
+    "for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',\n"
+    "                        'releasing'}) do\n"
+    "  out[#out + 1] = redis.call('ZCARD', P .. 'q:' .. state)\n"
+    "end\n"
+    "return out\n";
 
 static const char  ngx_http_comment_moderation_lua_admin_handoff[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB

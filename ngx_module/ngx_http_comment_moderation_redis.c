@@ -36,6 +36,7 @@ struct ngx_http_comment_moderation_redis_call_s {
     int                                           argc;
     const char                                  **argv;    /* copies, for */
     size_t                                       *argvlen; /* EVAL after NOSCRIPT */
+    uint64_t                                      sent;    /* us */
     unsigned                                      done:1;  /* answered or
                                                               cancelled */
     unsigned                                      retried:1;
@@ -547,6 +548,8 @@ ngx_http_comment_moderation_redis_issue(
         ngx_add_timer(&call->timer, rd->conf->timeout);
     }
 
+    call->sent = ngx_http_comment_moderation_clock_us();
+
     return NGX_OK;
 }
 
@@ -625,6 +628,8 @@ ngx_http_comment_moderation_redis_reply(redisAsyncContext *ac, void *r,
 
     } else {
         ngx_http_comment_moderation_redis_succeeded();
+        ngx_http_comment_moderation_observe(NGX_HTTP_CM_H_REDIS,
+                          ngx_http_comment_moderation_clock_us() - call->sent);
     }
 
     call->done = 1;
@@ -659,12 +664,14 @@ ngx_http_comment_moderation_redis_failed(const char *what)
     }
 
     rd->failures++;
+    ngx_http_comment_moderation_count(NGX_HTTP_CM_M_REDIS_ERRORS);
 
     if (rd->open || rd->failures < rd->conf->max_failures) {
         return;
     }
 
     rd->open = 1;
+    ngx_http_comment_moderation_count(NGX_HTTP_CM_M_CIRCUIT_OPENED);
     rd->open_until = ngx_current_msec + rd->conf->open_time;
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,

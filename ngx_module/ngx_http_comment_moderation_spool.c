@@ -114,6 +114,7 @@ ngx_http_comment_moderation_spool_append(ngx_str_t *path, int argc,
 
         close(fd);
         ngx_free(buf);
+        ngx_http_comment_moderation_count(NGX_HTTP_CM_M_SPOOLED);
 
         return NGX_OK;
     }
@@ -372,6 +373,7 @@ ngx_http_comment_moderation_spool_sent(void *data, redisReply *reply)
     }
 
     sp->pos = sp->next;
+    ngx_http_comment_moderation_count(NGX_HTTP_CM_M_UNSPOOLED);
 
     ngx_http_comment_moderation_spool_send();
 }
