@@ -44,10 +44,9 @@ static ngx_str_t  ngx_http_comment_moderation_header_error =
 static ngx_str_t  ngx_http_comment_moderation_header_id =
     ngx_string("X-Comment-Moderation-Id");
 
-/* what a release carries (_release.c): never the client's own */
+/* what a release carries besides the id (_release.c): never the client's */
 static ngx_str_t  ngx_http_comment_moderation_release_headers[] = {
     ngx_string("X-Comment-Moderation-Moderator"),
-    ngx_string("X-Comment-Moderation-Id"),
     ngx_string("X-Comment-Moderation-Client-IP"),
 };
 

@@ -30,7 +30,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(88);
+my $t = Test::CM->new()->plan(90);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -212,9 +212,12 @@ $req = $t->backend_last();
 is($r->status . ' ' . ($req && $req->header('X-Comment-Moderation')),
     '200 accept', 'a forged mark: the comment is judged, marked accept');
 is(join(',', map { $req && $req->header($_) || '' } qw/
-    X-Comment-Moderation-Moderator X-Comment-Moderation-Id
-    X-Comment-Moderation-Client-IP /), ',,',
-    'a forged mark: no moderator, id or address of the client\'s');
+    X-Comment-Moderation-Moderator X-Comment-Moderation-Client-IP /), ',',
+    'a forged mark: no moderator or address of the client\'s');
+like($req && $req->header('X-Comment-Moderation-Id') // '', qr/^[0-9a-f]{20,}$/,
+    'a forged mark: the id is the decision\'s own');
+isnt($req && $req->header('X-Comment-Moderation-Id'), 'f' x 25,
+    'a forged mark: not the client\'s id');
 
 ###############################################################################
 # other bodies: multipart with binary bytes, JSON; a path with %-escapes
