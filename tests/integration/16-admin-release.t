@@ -4,8 +4,10 @@
 # (comment_moderation_release_to, an internal location with proxy_pass):
 # the recording backend receives the original request once, byte for byte
 # (method, URI with its arguments, Content-Type, body: urlencoded, multipart
-# with binary bytes, JSON), marked approved with the moderator's name and the
-# comment's id, and none of the moderator's headers.  Approving again: 409,
+# with binary bytes, JSON, chunked), marked approved with the moderator's
+# name and the comment's id, and none of the moderator's headers; a
+# commenter's forged marks do not pass.  Two approvals pipelined on one
+# connection; the same id twice in a bulk.  Approving again: 409,
 # nothing sent.  Two approvals at once, and a second approval while the
 # first waits for the backend: released once, one 200 and one 409.  A
 # backend answering 500, refusing the connection, or not answering in time:
@@ -30,7 +32,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(90);
+my $t = Test::CM->new()->plan(96);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -244,6 +246,40 @@ is(result($m->act('budi', "comments/$id/approve")), '200 approved pending',
 ($req) = released($id);
 is(($req && $req->header('Content-Type')) . ' ' . ($req && $req->body),
     "application/json $json", 'JSON: type and body byte for byte');
+
+###############################################################################
+# a chunked comment is released with its length; two approvals pipelined on
+# one keep-alive connection; the same id twice in a bulk
+
+$r = $t->http_post('/comments', [ 'comment=tautan+%3Cchunked%3E', '&name=Rina' ],
+    'Transfer-Encoding' => 'chunked');
+$id = $m->find('<chunked>') // '';
+is(result($m->act('budi', "comments/$id/approve")), '200 approved pending',
+    'a chunked comment approved');
+($req) = released($id);
+is(join(' ', map { $req && ($req->header($_) // '-') } qw/ Content-Length
+    Transfer-Encoding /) . ' ' . ($req && $req->body),
+    length('comment=tautan+%3Cchunked%3E&name=Rina')
+    . ' - comment=tautan+%3Cchunked%3E&name=Rina',
+    'a chunked comment: released with Content-Length, the same body');
+
+my @two = map { $m->hold("<pipelined-$_>") } 1 .. 2;
+my @answers2 = $t->http_pipeline(map {
+    my $req = $m->act_request('budi', "comments/$two[$_]/approve");
+    $_ == 0 ? $req =~ s/^Connection: close\r\n//mr : $req
+} 0 .. 1);
+is(join(' ', map { result($_) } @answers2),
+    '200 approved pending 200 approved pending',
+    'two approvals pipelined on one connection: both answered');
+is(join(' ', map { scalar released($_) } @two), '1 1',
+    'two approvals pipelined: each released once');
+
+$id = $m->hold('<twice>');
+$r = $m->act('budi', 'bulk', { action => 'approve', ids => [ $id, $id ] });
+is(join(' ', map { ($_->{ok} ? 'ok' : 'no') . ":$_->{state}" }
+    @{ ($r->json || {})->{results} || [] }), 'ok:approved no:approved',
+    'the same id twice in a bulk: approved, then already approved');
+is(scalar released($id), 1, 'the same id twice in a bulk: released once');
 
 ###############################################################################
 # two approvals at once: one release
