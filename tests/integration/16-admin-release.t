@@ -32,7 +32,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(96);
+my $t = Test::CM->new()->plan(98);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -280,6 +280,16 @@ is(join(' ', map { ($_->{ok} ? 'ok' : 'no') . ":$_->{state}" }
     @{ ($r->json || {})->{results} || [] }), 'ok:approved no:approved',
     'the same id twice in a bulk: approved, then already approved');
 is(scalar released($id), 1, 'the same id twice in a bulk: released once');
+
+# a large selection: 60 releases from one request, one after the other
+# (more than nginx's 50 subrequests, were they counted per request)
+my @many = map { $m->hold("<many-$_>") } 1 .. 60;
+$r = $m->act('budi', 'bulk', { action => 'approve', ids => \@many });
+my @states = map { $_->{state} } @{ ($r->json || {})->{results} || [] };
+is($r->status . ' ' . scalar(grep { $_ eq 'approved' } @states), '200 60',
+    'bulk approve of 60: all approved');
+is(join('', map { scalar released($_) } @many), '1' x 60,
+    'bulk approve of 60: each released once');
 
 ###############################################################################
 # two approvals at once: one release
