@@ -539,9 +539,13 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
         ngx_str_set(&args[2], "0");
     }
 
+    /* a page of 50 unless asked; at most 200 when asked for more */
     n = args[3].len ? ngx_atoi(args[3].data, args[3].len) : NGX_ERROR;
-    if (n == NGX_ERROR || n == 0 || n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+    if (n == NGX_ERROR || n == 0) {
         ngx_str_set(&args[3], "50");
+
+    } else if (n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+        ngx_str_set(&args[3], "200");
     }
 
     return ngx_http_comment_moderation_admin_eval(r,
