@@ -32,7 +32,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(98);
+my $t = Test::CM->new()->plan(101);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -290,6 +290,14 @@ is($r->status . ' ' . scalar(grep { $_ eq 'approved' } @states), '200 60',
     'bulk approve of 60: all approved');
 is(join('', map { scalar released($_) } @many), '1' x 60,
     'bulk approve of 60: each released once');
+
+$r = $m->get('budi', 'api/comments?state=approved&limit=100000');
+my $approved = ($r->json || {})->{total} // 0;
+ok($approved > 60, 'more than 60 comments approved by now');
+is(scalar @{ ($r->json || {})->{comments} || [] }, $approved,
+    'a limit above 200: 200 at most (not the default 50)');
+is(scalar @{ ($m->get('budi', 'api/comments?state=approved')->json || {})
+    ->{comments} || [] }, 50, 'no limit: a page of 50');
 
 ###############################################################################
 # two approvals at once: one release
