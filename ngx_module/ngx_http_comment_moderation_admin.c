@@ -23,6 +23,7 @@ typedef enum {
     NGX_HTTP_CM_ADMIN_LIST,
     NGX_HTTP_CM_ADMIN_SHOW,
     NGX_HTTP_CM_ADMIN_AUDIT,
+    NGX_HTTP_CM_ADMIN_RULES,
     NGX_HTTP_CM_ADMIN_ACT,
     NGX_HTTP_CM_ADMIN_BULK
 } ngx_http_comment_moderation_admin_route_e;
@@ -208,6 +209,7 @@ ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
         { ngx_string("counts"), NGX_HTTP_CM_ADMIN_COUNTS },
         { ngx_string("comments"), NGX_HTTP_CM_ADMIN_LIST },
         { ngx_string("audit"), NGX_HTTP_CM_ADMIN_AUDIT },
+        { ngx_string("rules"), NGX_HTTP_CM_ADMIN_RULES },
         { ngx_string("bulk"), NGX_HTTP_CM_ADMIN_BULK },
     };
 
@@ -485,6 +487,9 @@ ngx_http_comment_moderation_admin_read_start(ngx_http_request_t *r,
         return ngx_http_comment_moderation_admin_eval(r,
                    &ngx_http_comment_moderation_admin_audit, args, 2,
                    ngx_http_comment_moderation_admin_read_done);
+
+    case NGX_HTTP_CM_ADMIN_RULES:
+        return ngx_http_comment_moderation_admin_rules(r);
 
     default: /* NGX_HTTP_CM_ADMIN_LIST */
         return ngx_http_comment_moderation_admin_list(r);
