@@ -7,7 +7,8 @@
 # with binary bytes, JSON, chunked), marked approved with the moderator's
 # name and the comment's id, and none of the moderator's headers; a
 # commenter's forged marks do not pass.  Two approvals pipelined on one
-# connection; the same id twice in a bulk.  Approving again: 409,
+# connection; the same id twice in a bulk; a comment the rules refused,
+# approved by a moderator (the way back).  Approving again: 409,
 # nothing sent.  Two approvals at once, and a second approval while the
 # first waits for the backend: released once, one 200 and one 409.  A
 # backend answering 500, refusing the connection, or not answering in time:
@@ -32,7 +33,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(101);
+my $t = Test::CM->new()->plan(105);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -41,7 +42,7 @@ my $silent = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => '127.0.0.1',
     LocalPort => 0, Listen => 16) or die "listen: $!";
 my $silent_port = $silent->sockport;
 
-$t->write_rules(<<'EOF');
+$t->write_rules(<<'EOF' . $JUDOL_RULE);
 rule tautan
     words tautan
     action queue
@@ -298,6 +299,26 @@ is(scalar @{ ($r->json || {})->{comments} || [] }, $approved,
     'a limit above 200: 200 at most (not the default 50)');
 is(scalar @{ ($m->get('budi', 'api/comments?state=approved')->json || {})
     ->{comments} || [] }, 50, 'no limit: a page of 50');
+
+###############################################################################
+# the way back for a comment the rules refused: kept as rejected, approved
+# by a moderator, it reaches the backend for the first time
+
+$before = $t->backend_count();
+my $refused = form(comment => 'Ini bukan slot gacor, sungguh <refused>',
+    name => 'Wati');
+$r = $t->http_post('/comments?from=rules', $refused);
+is($r->status . ' ' . $t->backend_count(), "403 $before",
+    'refused by the rules: 403, not forwarded');
+($id) = grep { ($m->field($_, 'text') // '') =~ /<refused>/ }
+    @{ r('ZRANGE', 'cm:q:rejected', 0, -1) };
+$id //= '';
+is($m->state($id), 'rejected', 'kept as rejected');
+is(result($m->act('budi', "comments/$id/approve")), '200 approved rejected',
+    'a moderator approves it');
+($req) = released($id);
+is($req ? join(' ', $req->uri, $req->body) : 'not released',
+    "/comments?from=rules $refused", 'released as it was posted');
 
 ###############################################################################
 # two approvals at once: one release
