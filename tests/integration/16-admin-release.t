@@ -13,7 +13,8 @@
 # first waits for the backend: released once, one 200 and one 409.  A
 # backend answering 500, refusing the connection, or not answering in time:
 # release-failed with the error, and a retry once it is back delivers it.
-# The moderator's request over HTTP/2 releases too.  A moderator who
+# A reload while a release waits: the old worker finishes it.  The
+# moderator's request over HTTP/2 releases too.  A moderator who
 # leaves before the backend answers: the outcome is still recorded.  Redis
 # answering a claim too late: the claim is given back.  Redis down during an
 # action: 503 in JSON, nothing sent, and the comment still pending when
@@ -33,7 +34,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(105);
+my $t = Test::CM->new()->plan(107);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -359,6 +360,23 @@ is(scalar released($id), 1, 'released once');
 is($m->field($id, 'moderator'), 'budi', 'by the first moderator');
 
 ###############################################################################
+# a reload while a release waits for the backend: the old worker finishes
+# it, the outcome is recorded
+
+$id = $m->hold('<reload>');
+$finish = busy_backend();
+$first = $t->http_start($m->act_request('budi', "comments/$id/approve"));
+$redis->wait_for(sub { $m->state($id) eq 'releasing' });
+$t->reload();
+$t->wait_for_log_count(qr/start worker process/, 2);
+sleep(0.3);
+$finish->();
+$r = $t->http_end($first);
+
+is(result($r), '200 approved pending', 'a reload during a release: approved');
+is(scalar released($id), 1, 'a reload during a release: released once');
+
+###############################################################################
 # the backend fails, then a retry delivers
 
 $id = $m->hold('<fail500>');
@@ -511,6 +529,7 @@ $id = $m->hold('<redis-down>');
 my $csrf = $m->csrf('budi');
 $before = $t->backend_count();
 
+my $connected = () = $t->error_log() =~ /comment moderation: redis \S+ connected/g;
 r('SAVE');
 $redis->stop();
 
@@ -531,8 +550,8 @@ is($r->status . ' ' . ($r->json && $r->json->{error} ? 'error' : '-'),
 is($t->backend_count(), $before, 'Redis down: nothing sent to the backend');
 
 $redis->restart(keep => 1);
-ok($t->wait_for_log_count(qr/comment moderation: redis \S+ connected/, 2,
-    'error.log', 12) >= 2, 'nginx reconnected to Redis');
+ok($t->wait_for_log_count(qr/comment moderation: redis \S+ connected/,
+    $connected + 1, 'error.log', 12) > $connected, 'nginx reconnected to Redis');
 
 is($m->state($id), 'pending', 'Redis back: the comment is still pending');
 is($m->get('budi', 'api/session')->json->{csrf}, $csrf,
