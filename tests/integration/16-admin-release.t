@@ -34,7 +34,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(107);
+my $t = Test::CM->new()->plan(109);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -335,6 +335,14 @@ is(join(' ', sort map { $_->status } @answers), '200 409',
     'two approvals at once: one 200, one 409');
 is(scalar released($id), 1, 'two approvals at once: released once');
 is($t->backend_count(), $before + 1, 'two approvals at once: nothing else sent');
+
+$id = $m->hold('<race4>');
+@s = map { $t->http_start($m->act_request($_, "comments/$id/approve")) }
+    qw/ budi ani budi ani /;
+@answers = map { $t->http_end($_) } @s;
+is(join(' ', sort map { $_->status } @answers), '200 409 409 409',
+    'four approvals at once: one 200, three 409');
+is(scalar released($id), 1, 'four approvals at once: released once');
 
 # a second approval while the first waits for the backend: the backend
 # takes one connection at a time, and a request of ours keeps it busy
