@@ -867,6 +867,8 @@ test_facts_moderators(void **state)
     assert_int_equal(res.decision, CM_DECISION_REJECT);
     assert_string_equal(res.reason, "rule blocked: reject (author "
                                     "blocked = 1)");
+
+    done(&rs);
 }
 
 
