@@ -37,7 +37,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench clean
+        demo eval bench bench-engine clean
 
 all: module tools
 
@@ -155,3 +155,20 @@ eval: tools
 # throughput with the module (Redis on) against plain proxying, in one run
 bench: module
 	tests/bench/redis-accept
+
+# the engine alone: default.rules and 50/500/5,000 generated rules, next to
+# Vectorscan (libvectorscan-dev, only here) on the same word lists
+BENCH_ENGINE_SRCS := tests/bench/engine/cm_bench_engine.c
+BENCH_ENGINE_LIBS := $(ENGINE_LIBS)
+ifneq ($(wildcard /usr/include/hs/hs.h),)
+BENCH_ENGINE_SRCS += tests/bench/engine/cm_bench_vectorscan.c
+BENCH_ENGINE_LIBS += -lhs
+BENCH_ENGINE_FLAGS := -DCM_BENCH_VECTORSCAN
+endif
+
+$(BUILD)/cm-bench-engine: $(BENCH_ENGINE_SRCS) tests/bench/engine/cm_bench.h $(ENGINE_OBJS)
+	@echo "  LINK    $@"
+	@$(CC) $(ENGINE_CFLAGS) $(BENCH_ENGINE_FLAGS) -Itests/bench/engine $(filter-out %.h,$^) -o $@ $(BENCH_ENGINE_LIBS)
+
+bench-engine: $(BUILD)/cm-bench-engine
+	tests/bench/engine-bench

@@ -148,9 +148,6 @@ static int cm_engine_add_literals(cm_engine_t *engine, uint32_t i,
 static int cm_engine_compile_facts(cm_engine_t *engine, char *err,
     size_t err_len);
 static void *cm_engine_grow(void *p, size_t *n, size_t need, size_t size);
-static cm_engine_rc_e cm_engine_normalize(const cm_engine_t *engine,
-    const cm_input_t *in, const cm_alloc_t *a, cm_result_t *res,
-    cm_field_e *bad_field);
 static void cm_engine_scan_words(cm_scan_t *sc, cm_field_e f);
 static int cm_engine_word_found(void *data, uint32_t id, size_t start,
     size_t end);
@@ -639,18 +636,33 @@ cm_engine_rc_e
 cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
     const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field)
 {
-    size_t          f;
-    cm_scan_t       sc;
     cm_engine_rc_e  rc;
-
-    memset(res, 0, sizeof(cm_result_t));
-    res->decision = CM_DECISION_ACCEPT;
-    res->reason = "";
 
     rc = cm_engine_normalize(engine, in, a, res, bad_field);
     if (rc != CM_ENGINE_OK) {
         return rc;
     }
+
+    return cm_engine_scan(engine, a, res);
+}
+
+
+cm_engine_rc_e
+cm_engine_scan(const cm_engine_t *engine, const cm_alloc_t *a,
+    cm_result_t *res)
+{
+    size_t          f;
+    cm_scan_t       sc;
+
+    /* what an earlier scan of the same texts found */
+    res->hits = NULL;
+    res->nhits = 0;
+    res->spans = NULL;
+    res->nspans = 0;
+    res->npending = 0;
+    res->npending_spans = 0;
+    res->limit_rule = NULL;
+    res->limit_errors = 0;
 
     memset(&sc, 0, sizeof(cm_scan_t));
     sc.engine = engine;
@@ -691,12 +703,16 @@ cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
  * Normalizes the fields some rule reads (the text always); other body
  * fields are only checked for valid UTF-8.
  */
-static cm_engine_rc_e
+cm_engine_rc_e
 cm_engine_normalize(const cm_engine_t *engine, const cm_input_t *in,
     const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field)
 {
     size_t        f;
     cm_norm_rc_e  rc;
+
+    memset(res, 0, sizeof(cm_result_t));
+    res->decision = CM_DECISION_ACCEPT;
+    res->reason = "";
 
     for (f = 0; f < CM_FIELD_N; f++) {
         if (in->value[f] == NULL) {
