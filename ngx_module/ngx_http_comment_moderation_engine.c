@@ -40,6 +40,9 @@
                               | CM_FIELD_BIT(CM_FIELD_ARTICLE))
 
 
+/* the views regexes read: raw, folded, deleet (cm_engine_views[]) */
+#define CM_ENGINE_NVIEWS     3
+
 /* a key of the word automaton */
 typedef struct {
     uint32_t            rule;
@@ -59,6 +62,7 @@ typedef struct {
 typedef struct {
     cm_regex_t         *re;
     uint32_t            rule;
+    uint32_t            fields;     /* the rule's CM_FIELD_BIT()s */
     unsigned            filtered;   /* CM_RULE_VIEW_*s with literals */
 } cm_engine_regex_t;
 
@@ -76,6 +80,10 @@ struct cm_engine_s {
 
     cm_engine_regex_t  *regexes;
     size_t              nregexes;
+    uint32_t           *unfiltered[CM_ENGINE_NVIEWS];  /* per view: the
+                                       regexes that read it without literals
+                                       for it, in order */
+    size_t              nunfiltered[CM_ENGINE_NVIEWS];
 
     uint32_t            word_fields;            /* CM_FIELD_BIT()s */
     unsigned            regex_views[CM_FIELD_N];
@@ -97,6 +105,27 @@ typedef struct {
 } cm_match_t;
 
 
+/*
+ * Marks per rule (spans found in the view being searched) and per regex (a
+ * literal seen in it), per thread so that a request need not clear arrays
+ * as long as the rule set: a mark counts only when it carries the current
+ * generation, which each view searched advances.
+ */
+#define CM_ENGINE_GEN_SHIFT  8      /* a mark: generation << 8 | count */
+#define CM_ENGINE_GEN_MAX    (UINT32_MAX >> CM_ENGINE_GEN_SHIFT)
+
+typedef struct {
+    uint32_t           *rule_mark;
+    uint32_t           *regex_mark;
+    uint32_t           *candidates;
+    size_t              nrules;     /* room in the arrays */
+    size_t              nregexes;
+    uint32_t            gen;
+} cm_engine_scratch_t;
+
+static _Thread_local cm_engine_scratch_t  cm_engine_scratch;
+
+
 /* one request's matching */
 typedef struct {
     const cm_engine_t  *engine;
@@ -107,10 +136,12 @@ typedef struct {
     size_t              nmatches;
     size_t              amatches;
 
-    uint8_t            *counts;     /* per rule: spans in this field+view */
-    uint8_t            *limited;    /* per rule: a regex limit was hit */
-    uint32_t           *seen;       /* per regex: pass a literal was seen */
-    uint32_t            pass;
+    cm_engine_scratch_t *scratch;
+    uint32_t            gen;        /* of the view being searched */
+    uint32_t           *candidates; /* regexes whose literal was seen */
+    size_t              ncandidates;
+    uint32_t           *limited;    /* rules a regex limit made unreliable */
+    size_t              nlimited;
 
     /* the view being searched */
     const cm_view_t    *view;
@@ -125,13 +156,11 @@ static const struct {
     unsigned            bit;
     cm_view_e           view;       /* for regexes */
     cm_view_e           compact;    /* for words */
-} cm_engine_views[] = {
+} cm_engine_views[CM_ENGINE_NVIEWS] = {
     { CM_RULE_VIEW_RAW,    CM_VIEW_RAW,    CM_VIEW_N },
     { CM_RULE_VIEW_FOLDED, CM_VIEW_FOLDED, CM_VIEW_COMPACT },
     { CM_RULE_VIEW_DELEET, CM_VIEW_DELEET, CM_VIEW_COMPACT_DELEET },
 };
-
-#define CM_ENGINE_NVIEWS  (sizeof(cm_engine_views) / sizeof(cm_engine_views[0]))
 
 
 static int cm_engine_compile_words(cm_engine_t *engine,
@@ -145,6 +174,7 @@ static int cm_engine_compile_regexes(cm_engine_t *engine,
 static int cm_engine_add_literals(cm_engine_t *engine, uint32_t i,
     unsigned views, unsigned flags, cm_automaton_builder_t *b,
     size_t *akeys);
+static int cm_engine_compile_unfiltered(cm_engine_t *engine);
 static int cm_engine_compile_facts(cm_engine_t *engine, char *err,
     size_t err_len);
 static void *cm_engine_grow(void *p, size_t *n, size_t need, size_t size);
@@ -154,8 +184,12 @@ static int cm_engine_word_found(void *data, uint32_t id, size_t start,
 static void cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f);
 static int cm_engine_literal_found(void *data, uint32_t id, size_t start,
     size_t end);
+static int cm_engine_u32_cmp(const void *a, const void *b);
 static void cm_engine_run_regex(cm_scan_t *sc, uint32_t rule,
     const cm_regex_t *re);
+static cm_engine_scratch_t *cm_engine_scratch_get(const cm_engine_t *engine);
+static uint32_t cm_engine_next_gen(cm_engine_scratch_t *s);
+static int cm_engine_is_limited(const cm_scan_t *sc, uint32_t r);
 static void cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start,
     size_t end);
 static cm_engine_rc_e cm_engine_collect(cm_scan_t *sc);
@@ -236,6 +270,10 @@ cm_engine_free(cm_engine_t *engine)
         cm_regex_free(engine->regexes[i].re);
     }
 
+    for (i = 0; i < CM_ENGINE_NVIEWS; i++) {
+        free(engine->unfiltered[i]);
+    }
+
     cm_automaton_free(engine->words);
     cm_automaton_free(engine->literals);
     free(engine->word_keys);
@@ -276,6 +314,10 @@ cm_engine_memory(const cm_engine_t *engine)
            + engine->nliteral_keys * sizeof(cm_literal_key_t)
            + engine->nregexes * sizeof(cm_engine_regex_t)
            + engine->nfacts_only * sizeof(uint32_t);
+
+    for (i = 0; i < CM_ENGINE_NVIEWS; i++) {
+        size += engine->nunfiltered[i] * sizeof(uint32_t);
+    }
 
     for (i = 0; i < engine->nregexes; i++) {
         size += cm_regex_memory(engine->regexes[i].re);
@@ -485,6 +527,7 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
         er = &engine->regexes[engine->nregexes++];
         er->re = re;
         er->rule = (uint32_t) r;
+        er->fields = rule->fields;
 
         text = rule->views & CM_RULE_VIEW_TEXT;
 
@@ -502,6 +545,38 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
         for (n = 0; n < CM_FIELD_N; n++) {
             if (rule->fields & CM_FIELD_BIT(n)) {
                 engine->regex_views[n] |= rule->views;
+            }
+        }
+    }
+
+    return cm_engine_compile_unfiltered(engine);
+}
+
+
+/* Per view, the regexes that read it and have no literal for it. */
+static int
+cm_engine_compile_unfiltered(cm_engine_t *engine)
+{
+    size_t                    i, v;
+    unsigned                  bit;
+    const cm_engine_regex_t  *er;
+
+    for (v = 0; v < CM_ENGINE_NVIEWS; v++) {
+        bit = cm_engine_views[v].bit;
+
+        engine->unfiltered[v] = malloc((engine->nregexes + 1)
+                                       * sizeof(uint32_t));
+        if (engine->unfiltered[v] == NULL) {
+            return CM_ENGINE_NOMEM;
+        }
+
+        for (i = 0; i < engine->nregexes; i++) {
+            er = &engine->regexes[i];
+
+            if ((engine->rules->rules[er->rule].views & bit)
+                && !(er->filtered & bit))
+            {
+                engine->unfiltered[v][engine->nunfiltered[v]++] = (uint32_t) i;
             }
         }
     }
@@ -669,13 +744,12 @@ cm_engine_scan(const cm_engine_t *engine, const cm_alloc_t *a,
     sc.alloc = a;
     sc.res = res;
 
-    sc.counts = cm_alloc(a, engine->rules->nrules + 1);
-    sc.limited = cm_calloc(a, engine->rules->nrules + 1);
-    sc.seen = cm_calloc(a, (engine->nregexes + 1) * sizeof(uint32_t));
-
-    if (sc.counts == NULL || sc.limited == NULL || sc.seen == NULL) {
+    sc.scratch = cm_engine_scratch_get(engine);
+    if (sc.scratch == NULL) {
         return CM_ENGINE_NO_MEMORY;
     }
+
+    sc.candidates = sc.scratch->candidates;
 
     for (f = 0; f < CM_FIELD_N; f++) {
         if (!(res->present & CM_FIELD_BIT(f))) {
@@ -766,7 +840,7 @@ cm_engine_scan_words(cm_scan_t *sc, cm_field_e f)
             continue;
         }
 
-        memset(sc->counts, 0, sc->engine->rules->nrules);
+        sc->gen = cm_engine_next_gen(sc->scratch);
         (void) cm_automaton_search(sc->engine->words, sc->view->text,
                                    sc->view->len, cm_engine_word_found, sc);
     }
@@ -777,6 +851,7 @@ static int
 cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
 {
     cm_scan_t            *sc = data;
+    uint32_t             *mark;
     const uint8_t        *flags;
     const cm_word_key_t  *wk;
     const cm_rule_def_t  *rule;
@@ -784,11 +859,16 @@ cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
     wk = &sc->engine->word_keys[id];
     rule = &sc->engine->rules->rules[wk->rule];
     flags = sc->view->flags;
+    mark = &sc->scratch->rule_mark[wk->rule];
+
+    if ((*mark >> CM_ENGINE_GEN_SHIFT) != sc->gen) {
+        *mark = sc->gen << CM_ENGINE_GEN_SHIFT;
+    }
 
     /* a key only carries the views its rule reads */
     if (!(wk->views & sc->view_bit)
         || !(rule->fields & CM_FIELD_BIT(sc->field))
-        || sc->counts[wk->rule] >= CM_ENGINE_MAX_SPANS)
+        || (*mark & 0xff) >= CM_ENGINE_MAX_SPANS)
     {
         return 0;
     }
@@ -800,7 +880,7 @@ cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
         return 0;
     }
 
-    sc->counts[wk->rule]++;
+    (*mark)++;
     cm_engine_add_match(sc, wk->rule, start, end);
 
     return sc->failed;
@@ -809,13 +889,15 @@ cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
 
 /*
  * For each view some regex reads in this field: the literal automaton
- * first, then the regexes whose literal was seen, or that have none.
+ * first, then, in rule order, the regexes whose literal was seen and those
+ * that have none.
  */
 static void
 cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f)
 {
-    size_t                    i, v;
-    const cm_rule_def_t      *rule;
+    size_t                    v, c, u, nu;
+    uint32_t                  i;
+    const uint32_t           *unfiltered;
     const cm_engine_t        *engine;
     const cm_engine_regex_t  *er;
 
@@ -829,19 +911,37 @@ cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f)
 
         sc->view = &sc->res->text[f].view[cm_engine_views[v].view];
         sc->view_bit = cm_engine_views[v].bit;
-        sc->pass++;
+        sc->gen = cm_engine_next_gen(sc->scratch);
+        sc->ncandidates = 0;
 
         (void) cm_automaton_search(engine->literals, sc->view->text,
                                    sc->view->len, cm_engine_literal_found, sc);
 
-        for (i = 0; i < engine->nregexes && !sc->failed; i++) {
-            er = &engine->regexes[i];
-            rule = &engine->rules->rules[er->rule];
+        if (sc->ncandidates > 1) {
+            qsort(sc->candidates, sc->ncandidates, sizeof(uint32_t),
+                  cm_engine_u32_cmp);
+        }
 
-            if (!(rule->fields & CM_FIELD_BIT(f))
-                || !(rule->views & sc->view_bit)
-                || sc->limited[er->rule]
-                || ((er->filtered & sc->view_bit) && sc->seen[i] != sc->pass))
+        /* the two sorted lists merged */
+        unfiltered = engine->unfiltered[v];
+        nu = engine->nunfiltered[v];
+        c = 0;
+        u = 0;
+
+        while ((c < sc->ncandidates || u < nu) && !sc->failed) {
+            if (u == nu
+                || (c < sc->ncandidates && sc->candidates[c] < unfiltered[u]))
+            {
+                i = sc->candidates[c++];
+
+            } else {
+                i = unfiltered[u++];
+            }
+
+            er = &engine->regexes[i];
+
+            if (!(er->fields & CM_FIELD_BIT(f))
+                || cm_engine_is_limited(sc, er->rule))
             {
                 continue;
             }
@@ -856,18 +956,30 @@ static int
 cm_engine_literal_found(void *data, uint32_t id, size_t start, size_t end)
 {
     cm_scan_t               *sc = data;
+    uint32_t                *mark;
     const cm_literal_key_t  *lk;
 
     (void) start;
     (void) end;
 
     lk = &sc->engine->literal_keys[id];
+    mark = &sc->scratch->regex_mark[lk->regex];
 
-    if (lk->views & sc->view_bit) {
-        sc->seen[lk->regex] = sc->pass;
+    if ((lk->views & sc->view_bit) && *mark != sc->gen) {
+        *mark = sc->gen;
+        sc->candidates[sc->ncandidates++] = lk->regex;
     }
 
     return 0;
+}
+
+
+static int
+cm_engine_u32_cmp(const void *a, const void *b)
+{
+    const uint32_t  *x = a, *y = b;
+
+    return (*x > *y) - (*x < *y);
 }
 
 
@@ -892,7 +1004,16 @@ cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re)
 
         if (rc != CM_REGEX_MATCH) {
             /* a limit, or pcre2 failing: the rule cannot be trusted */
-            sc->limited[rule] = 1;
+            if (sc->limited == NULL) {
+                sc->limited = cm_alloc(sc->alloc, sc->engine->nregexes
+                                                  * sizeof(uint32_t));
+                if (sc->limited == NULL) {
+                    sc->failed = 1;
+                    return;
+                }
+            }
+
+            sc->limited[sc->nlimited++] = rule;
             res->limit_errors++;
             if (res->limit_rule == NULL) {
                 res->limit_rule = &sc->engine->rules->rules[rule];
@@ -1100,7 +1221,89 @@ cm_engine_fires(const cm_scan_t *sc, uint32_t r, size_t count)
 
     min = sc->engine->rules->rules[r].min_count;
 
-    return !sc->limited[r] && count >= (min ? min : 1);
+    return !cm_engine_is_limited(sc, r) && count >= (min ? min : 1);
+}
+
+
+/* a regex limit made rule r unreliable (rare: the list is short) */
+static int
+cm_engine_is_limited(const cm_scan_t *sc, uint32_t r)
+{
+    size_t  i;
+
+    for (i = 0; i < sc->nlimited; i++) {
+        if (sc->limited[i] == r) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* The calling thread's marks, with room for the engine's rules and regexes. */
+static cm_engine_scratch_t *
+cm_engine_scratch_get(const cm_engine_t *engine)
+{
+    size_t                nrules, nregexes;
+    cm_engine_scratch_t  *s;
+
+    s = &cm_engine_scratch;
+    nrules = engine->rules->nrules + 1;
+    nregexes = engine->nregexes + 1;
+
+    if (s->nrules >= nrules && s->nregexes >= nregexes) {
+        return s;
+    }
+
+    nrules = nrules > s->nrules ? nrules : s->nrules;
+    nregexes = nregexes > s->nregexes ? nregexes : s->nregexes;
+
+    cm_engine_thread_cleanup();
+
+    s->rule_mark = calloc(nrules, sizeof(uint32_t));
+    s->regex_mark = calloc(nregexes, sizeof(uint32_t));
+    s->candidates = calloc(nregexes, sizeof(uint32_t));
+
+    if (s->rule_mark == NULL || s->regex_mark == NULL
+        || s->candidates == NULL)
+    {
+        cm_engine_thread_cleanup();
+        return NULL;
+    }
+
+    s->nrules = nrules;
+    s->nregexes = nregexes;
+
+    return s;
+}
+
+
+/* a generation no mark carries yet */
+static uint32_t
+cm_engine_next_gen(cm_engine_scratch_t *s)
+{
+    if (++s->gen > CM_ENGINE_GEN_MAX) {
+        memset(s->rule_mark, 0, s->nrules * sizeof(uint32_t));
+        memset(s->regex_mark, 0, s->nregexes * sizeof(uint32_t));
+        s->gen = 1;
+    }
+
+    return s->gen;
+}
+
+
+void
+cm_engine_thread_cleanup(void)
+{
+    cm_engine_scratch_t  *s;
+
+    s = &cm_engine_scratch;
+
+    free(s->rule_mark);
+    free(s->regex_mark);
+    free(s->candidates);
+    memset(s, 0, sizeof(cm_engine_scratch_t));
 }
 
 

@@ -173,6 +173,12 @@ void cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
 size_t cm_engine_windows(const cm_engine_t *engine,
     const cm_window_t **windows);
 
+/*
+ * Frees the calling thread's matching scratch (marks per rule and regex,
+ * kept between requests; tools, tests).
+ */
+void cm_engine_thread_cleanup(void);
+
 const char *cm_decision_name(cm_decision_e d);   /* "accept", "queue", "reject" */
 
 /*

@@ -45,6 +45,7 @@ typedef struct {
 typedef struct {
     cm_norm_char_t   *c;
     size_t            n;
+    size_t            cap;      /* characters c has room for */
 } cm_norm_chars_t;
 
 
@@ -67,8 +68,8 @@ static const char  cm_norm_leet[128] = {
 
 static cm_norm_rc_e cm_norm_decode(const unsigned char *raw, size_t len,
     const cm_alloc_t *a, cm_norm_chars_t *chars, size_t *bad_offset);
-static void cm_norm_put(cm_norm_chars_t *chars, uint32_t cp, cm_uclass_e cls,
-    size_t start, size_t end);
+static inline void cm_norm_put(cm_norm_chars_t *chars, uint32_t cp,
+    cm_uclass_e cls, size_t start, size_t end);
 static void cm_norm_collapse(cm_norm_chars_t *chars);
 static void cm_norm_join_spaced(cm_norm_chars_t *chars);
 static size_t cm_norm_run_end(const cm_norm_chars_t *chars, size_t i,
@@ -90,10 +91,9 @@ static cm_norm_rc_e cm_norm_views(const cm_norm_chars_t *chars,
     const cm_alloc_t *a, cm_text_t *out);
 static cm_norm_rc_e cm_norm_buf_alloc(const cm_alloc_t *a, size_t len,
     int sources, int flags, cm_norm_buf_t *b);
-static void cm_norm_buf_add(cm_norm_buf_t *b, const unsigned char *p,
-    size_t n, const cm_norm_char_t *ch, uint8_t edges);
-static uint8_t cm_norm_word_edges(const cm_norm_chars_t *chars, size_t i,
-    int deleet);
+static inline void cm_norm_buf_add(cm_norm_buf_t *b,
+    const unsigned char *p, size_t n, const cm_norm_char_t *ch,
+    uint8_t edges);
 static void *cm_norm_alloc_array(const cm_alloc_t *a, size_t n, size_t size);
 
 
@@ -114,13 +114,6 @@ static void *cm_norm_alloc_array(const cm_alloc_t *a, size_t n, size_t size);
 #define cm_norm_leet_token(ch)                                                \
     (cm_norm_alnum((ch)->cls) || (ch)->cp == '@' || (ch)->cp == '$')
 
-/* the class of a character in the deleet view */
-#define cm_norm_leet_class(ch)                                                \
-    ((ch)->leet ? CM_UCLASS_LETTER : (ch)->cls)
-
-/* the class of a character in the folded or, if "deleet", the deleet view */
-#define cm_norm_view_class(ch, deleet)                                        \
-    ((deleet) ? cm_norm_leet_class(ch) : (ch)->cls)
 
 
 cm_norm_rc_e
@@ -211,8 +204,10 @@ cm_utf8_valid(const char *s, size_t len, size_t *bad_offset)
 
 
 /*
- * Validates and folds raw into characters, dropped ones left out.  A first
- * pass counts them so that the array is allocated once, at its size.
+ * Validates and folds raw into characters, dropped ones left out.  The
+ * array gets room for one character per raw byte; folds that expand past
+ * that (a ligature into letters) are only counted, and a second pass fills
+ * an array of the counted size.
  */
 
 static cm_norm_rc_e
@@ -224,9 +219,14 @@ cm_norm_decode(const unsigned char *raw, size_t len, const cm_alloc_t *a,
     cm_uclass_e       cls;
     const char       *fold;
 
-    chars->c = NULL;
+    chars->cap = len;
 
     for ( ;; ) {
+        chars->c = cm_norm_alloc_array(a, chars->cap, sizeof(cm_norm_char_t));
+        if (chars->c == NULL) {
+            return CM_NORM_NO_MEMORY;
+        }
+
         chars->n = 0;
 
         for (i = 0; i < len; i += n) {
@@ -280,27 +280,24 @@ cm_norm_decode(const unsigned char *raw, size_t len, const cm_alloc_t *a,
             }
         }
 
-        if (chars->c != NULL) {
+        if (chars->n <= chars->cap) {
             return CM_NORM_OK;
         }
 
-        chars->c = cm_norm_alloc_array(a, chars->n, sizeof(cm_norm_char_t));
-        if (chars->c == NULL) {
-            return CM_NORM_NO_MEMORY;
-        }
+        chars->cap = chars->n;
     }
 }
 
 
-/* appends a character, or only counts it while chars->c is not allocated */
+/* appends a character; past the array's room, only counts it */
 
-static void
+static inline void
 cm_norm_put(cm_norm_chars_t *chars, uint32_t cp, cm_uclass_e cls,
     size_t start, size_t end)
 {
     cm_norm_char_t  *ch;
 
-    if (chars->c != NULL) {
+    if (chars->n < chars->cap) {
         ch = &chars->c[chars->n];
         ch->cp = cp;
         ch->start = (uint32_t) start;
@@ -714,8 +711,10 @@ static cm_norm_rc_e
 cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
     cm_text_t *out)
 {
+    int                    same_f, same_d, next_f, next_d;
     size_t                 i, n, len[CM_VIEW_N];
-    unsigned char          utf8[4], leet;
+    uint8_t                cls, dcls, edges;
+    unsigned char          utf8[4], leet[4];
     cm_norm_buf_t          buf[CM_VIEW_N];
     const cm_norm_char_t  *c;
 
@@ -730,9 +729,9 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
 
         if (cm_norm_alnum(c[i].cls)) {
             len[CM_VIEW_COMPACT] += n;
-        }
+            len[CM_VIEW_COMPACT_DELEET] += n;
 
-        if (cm_norm_alnum(cm_norm_leet_class(&c[i]))) {
+        } else if (c[i].leet) {
             len[CM_VIEW_COMPACT_DELEET] += n;
         }
     }
@@ -751,23 +750,53 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
         return CM_NORM_NO_MEMORY;
     }
 
+    /* same_*: character i continues the word of character i - 1 in the
+       compact (f) and compact deleet (d) views */
+    same_f = 0;
+    same_d = 0;
+
     for (i = 0; i < chars->n; i++) {
-        n = cm_utf8_encode(c[i].cp, utf8);
-        leet = c[i].leet;
+        cls = c[i].cls;
+        dcls = c[i].leet ? CM_UCLASS_LETTER : cls;
+
+        next_f = 0;
+        next_d = 0;
+
+        if (i + 1 < chars->n
+            && !((c[i].flags | c[i + 1].flags) & CM_NORM_JOINED))
+        {
+            next_f = (c[i + 1].cls == cls);
+            next_d = ((c[i + 1].leet ? CM_UCLASS_LETTER : c[i + 1].cls)
+                      == dcls);
+        }
+
+        if (c[i].cp < 0x80) {
+            utf8[0] = (unsigned char) c[i].cp;
+            n = 1;
+
+        } else {
+            n = cm_utf8_encode(c[i].cp, utf8);
+        }
+
+        leet[0] = c[i].leet;
 
         cm_norm_buf_add(&buf[CM_VIEW_FOLDED], utf8, n, &c[i], 0);
-        cm_norm_buf_add(&buf[CM_VIEW_DELEET], leet ? &leet : utf8, n, &c[i],
-                        0);
+        cm_norm_buf_add(&buf[CM_VIEW_DELEET], c[i].leet ? leet : utf8, n,
+                        &c[i], 0);
 
-        if (cm_norm_alnum(c[i].cls)) {
-            cm_norm_buf_add(&buf[CM_VIEW_COMPACT], utf8, n, &c[i],
-                            cm_norm_word_edges(chars, i, 0));
+        if (cm_norm_alnum(cls)) {
+            edges = (same_f ? 0 : CM_WORD_START) | (next_f ? 0 : CM_WORD_END);
+            cm_norm_buf_add(&buf[CM_VIEW_COMPACT], utf8, n, &c[i], edges);
         }
 
-        if (cm_norm_alnum(cm_norm_leet_class(&c[i]))) {
-            cm_norm_buf_add(&buf[CM_VIEW_COMPACT_DELEET], leet ? &leet : utf8,
-                            n, &c[i], cm_norm_word_edges(chars, i, 1));
+        if (cm_norm_alnum(dcls)) {
+            edges = (same_d ? 0 : CM_WORD_START) | (next_d ? 0 : CM_WORD_END);
+            cm_norm_buf_add(&buf[CM_VIEW_COMPACT_DELEET],
+                            c[i].leet ? leet : utf8, n, &c[i], edges);
         }
+
+        same_f = next_f;
+        same_d = next_d;
     }
 
     for (i = CM_VIEW_FOLDED; i < CM_VIEW_N; i++) {
@@ -807,17 +836,22 @@ cm_norm_buf_alloc(const cm_alloc_t *a, size_t len, int sources, int flags,
 }
 
 
-/* appends the n bytes of a character, edges: its CM_WORD_* flags */
+/*
+ * Appends the n bytes of a character; edges, its CM_WORD_* flags, go on its
+ * first (CM_WORD_START) and last (CM_WORD_END) byte.
+ */
 
-static void
+static inline void
 cm_norm_buf_add(cm_norm_buf_t *b, const unsigned char *p, size_t n,
     const cm_norm_char_t *ch, uint8_t edges)
 {
     size_t  k, i;
 
-    for (k = 0; k < n; k++) {
-        i = b->len++;
-        b->text[i] = p[k];
+    i = b->len;
+    b->len += n;
+
+    if (n == 1) {
+        b->text[i] = p[0];
 
         if (b->start != NULL) {
             b->start[i] = ch->start;
@@ -825,53 +859,29 @@ cm_norm_buf_add(cm_norm_buf_t *b, const unsigned char *p, size_t n,
         }
 
         if (b->flags != NULL) {
-            b->flags[i] = 0;
+            b->flags[i] = edges;
+        }
+
+        return;
+    }
+
+    for (k = 0; k < n; k++) {
+        b->text[i + k] = p[k];
+
+        if (b->start != NULL) {
+            b->start[i + k] = ch->start;
+            b->end[i + k] = ch->end;
+        }
+
+        if (b->flags != NULL) {
+            b->flags[i + k] = 0;
         }
     }
 
-    /* the flags of a character are on its first and its last byte */
     if (b->flags != NULL) {
-        b->flags[b->len - n] |= edges & CM_WORD_START;
-        b->flags[b->len - 1] |= edges & CM_WORD_END;
+        b->flags[i] |= edges & CM_WORD_START;
+        b->flags[i + n - 1] |= edges & CM_WORD_END;
     }
-}
-
-
-/*
- * CM_WORD_START if a word starts at the letter or digit i, CM_WORD_END if
- * one ends there.  A word is a run of letters or a run of digits; a letter
- * joined from spaced letters is a word of its own.
- */
-
-static uint8_t
-cm_norm_word_edges(const cm_norm_chars_t *chars, size_t i, int deleet)
-{
-    uint8_t                f;
-    cm_uclass_e            cls;
-    const cm_norm_char_t  *c;
-
-    c = chars->c;
-
-    if (c[i].flags & CM_NORM_JOINED) {
-        return CM_WORD_START | CM_WORD_END;
-    }
-
-    cls = cm_norm_view_class(&c[i], deleet);
-    f = 0;
-
-    if (i == 0 || cm_norm_view_class(&c[i - 1], deleet) != cls
-        || (c[i - 1].flags & CM_NORM_JOINED))
-    {
-        f |= CM_WORD_START;
-    }
-
-    if (i + 1 == chars->n || cm_norm_view_class(&c[i + 1], deleet) != cls
-        || (c[i + 1].flags & CM_NORM_JOINED))
-    {
-        f |= CM_WORD_END;
-    }
-
-    return f;
 }
 
 

@@ -1090,6 +1090,7 @@ static int
 teardown(void **state)
 {
     (void) state;
+    cm_engine_thread_cleanup();
     cm_regex_thread_cleanup();
     return 0;
 }

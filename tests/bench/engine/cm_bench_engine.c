@@ -259,6 +259,7 @@ main(int argc, char **argv)
     cm_arena_destroy(arena);
     cm_engine_free(engine);
     cm_rules_free(rules);
+    cm_engine_thread_cleanup();
     cm_regex_thread_cleanup();
     free(pool.base);
     free(normalized);
