@@ -17,150 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngx_http_comment_moderation_automaton.h"
-#include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_engine_internal.h"
 #include "ngx_http_comment_moderation_decide.h"
-#include "ngx_http_comment_moderation_regex.h"
 
 
-/* spans a rule may collect per field and view: enough to count and show */
-#define CM_ENGINE_MAX_SPANS  64
-
-#define CM_RULE_VIEW_TEXT    (CM_RULE_VIEW_FOLDED | CM_RULE_VIEW_DELEET)
-
-/* the compiling helpers return 0, -1 with the error in err, or this */
-#define CM_ENGINE_NOMEM      -2
-
-/* fields that come from the body, checked for UTF-8 even if no rule reads
-   them; request metadata only when a rule does */
-#define CM_BODY_FIELDS       (CM_FIELD_BIT(CM_FIELD_TEXT)                     \
-                              | CM_FIELD_BIT(CM_FIELD_NAME)                   \
-                              | CM_FIELD_BIT(CM_FIELD_EMAIL)                  \
-                              | CM_FIELD_BIT(CM_FIELD_URL)                    \
-                              | CM_FIELD_BIT(CM_FIELD_ARTICLE))
-
-
-/* the views regexes read: raw, folded, deleet (cm_engine_views[]) */
-#define CM_ENGINE_NVIEWS     3
-
-/* a key of the word automaton */
-typedef struct {
-    uint32_t            rule;
-    uint8_t             views;      /* CM_RULE_VIEW_FOLDED and/or _DELEET */
-    uint8_t             prefix;     /* "word*": no word end needed */
-    uint8_t             suffix;     /* "*word": no word start needed */
-} cm_word_key_t;
-
-
-/* a key of the literal automaton: a literal of one regex */
-typedef struct {
-    uint32_t            regex;
-    unsigned            views;      /* CM_RULE_VIEW_*s it prefilters */
-} cm_literal_key_t;
-
-
-typedef struct {
-    cm_regex_t         *re;
-    uint32_t            rule;
-    uint32_t            fields;     /* the rule's CM_FIELD_BIT()s */
-    unsigned            filtered;   /* CM_RULE_VIEW_*s with literals */
-} cm_engine_regex_t;
-
-
-struct cm_engine_s {
-    const cm_rules_t   *rules;
-
-    cm_automaton_t     *words;
-    cm_word_key_t      *word_keys;
-    size_t              nword_keys;
-
-    cm_automaton_t     *literals;
-    cm_literal_key_t   *literal_keys;
-    size_t              nliteral_keys;
-
-    cm_engine_regex_t  *regexes;
-    size_t              nregexes;
-    uint32_t           *unfiltered[CM_ENGINE_NVIEWS];  /* per view: the
-                                       regexes that read it without literals
-                                       for it, in order */
-    size_t              nunfiltered[CM_ENGINE_NVIEWS];
-
-    uint32_t            word_fields;            /* CM_FIELD_BIT()s */
-    unsigned            regex_views[CM_FIELD_N];
-    uint32_t            fields;                 /* normalized */
-
-    cm_window_t         windows[CM_ENGINE_MAX_WINDOWS];
-    size_t              nwindows;
-    uint32_t           *facts_only;     /* the CM_RULE_FACTS rules */
-    size_t              nfacts_only;
-};
-
-
-/* one match, as a raw span */
-typedef struct {
-    uint32_t            rule;
-    uint32_t            field;
-    uint32_t            start;
-    uint32_t            end;
-} cm_match_t;
-
-
-/*
- * Marks per rule (spans found in the view being searched) and per regex (a
- * literal seen in it), per thread so that a request need not clear arrays
- * as long as the rule set: a mark counts only when it carries the current
- * generation, which each view searched advances.
- */
-#define CM_ENGINE_GEN_SHIFT  8      /* a mark: generation << 8 | count */
-#define CM_ENGINE_GEN_MAX    (UINT32_MAX >> CM_ENGINE_GEN_SHIFT)
-
-typedef struct {
-    uint32_t           *rule_mark;
-    uint32_t           *regex_mark;
-    uint32_t           *candidates;
-    size_t              nrules;     /* room in the arrays */
-    size_t              nregexes;
-    uint32_t            gen;
-} cm_engine_scratch_t;
-
-static _Thread_local cm_engine_scratch_t  cm_engine_scratch;
-
-
-/* one request's matching */
-typedef struct {
-    const cm_engine_t  *engine;
-    const cm_alloc_t   *alloc;
-    cm_result_t        *res;
-
-    cm_match_t         *matches;
-    size_t              nmatches;
-    size_t              amatches;
-
-    cm_engine_scratch_t *scratch;
-    uint32_t            gen;        /* of the view being searched */
-    uint32_t           *candidates; /* regexes whose literal was seen */
-    size_t              ncandidates;
-    uint32_t           *limited;    /* rules a regex limit made unreliable */
-    size_t              nlimited;
-
-    /* the view being searched */
-    const cm_view_t    *view;
-    cm_field_e          field;
-    unsigned            view_bit;   /* CM_RULE_VIEW_* */
-    int                 failed;     /* out of memory */
-} cm_scan_t;
-
-
-/* the views a rule's CM_RULE_VIEW_* bit stands for */
-static const struct {
-    unsigned            bit;
-    cm_view_e           view;       /* for regexes */
-    cm_view_e           compact;    /* for words */
-} cm_engine_views[CM_ENGINE_NVIEWS] = {
+const cm_engine_view_t  cm_engine_views[CM_ENGINE_NVIEWS] = {
     { CM_RULE_VIEW_RAW,    CM_VIEW_RAW,    CM_VIEW_N },
     { CM_RULE_VIEW_FOLDED, CM_VIEW_FOLDED, CM_VIEW_COMPACT },
     { CM_RULE_VIEW_DELEET, CM_VIEW_DELEET, CM_VIEW_COMPACT_DELEET },
 };
+
+
+static _Thread_local cm_engine_scratch_t  cm_engine_scratch;
 
 
 static int cm_engine_compile_words(cm_engine_t *engine,
@@ -169,27 +37,14 @@ static int cm_engine_add_words(cm_engine_t *engine, uint32_t r,
     cm_automaton_builder_t *b, size_t *akeys, char *err, size_t err_len);
 static int cm_engine_add_key(cm_engine_t *engine, cm_automaton_builder_t *b,
     size_t *akeys, const cm_view_t *key, cm_word_key_t *wk);
-static int cm_engine_compile_regexes(cm_engine_t *engine,
-    cm_automaton_builder_t *b, char *err, size_t err_len);
-static int cm_engine_add_literals(cm_engine_t *engine, uint32_t i,
-    unsigned views, unsigned flags, cm_automaton_builder_t *b,
-    size_t *akeys);
-static int cm_engine_compile_unfiltered(cm_engine_t *engine);
+static int cm_engine_compile_regexes(cm_engine_t *engine, char *err,
+    size_t err_len);
 static int cm_engine_compile_facts(cm_engine_t *engine, char *err,
     size_t err_len);
-static void *cm_engine_grow(void *p, size_t *n, size_t need, size_t size);
 static void cm_engine_scan_words(cm_scan_t *sc, cm_field_e f);
 static int cm_engine_word_found(void *data, uint32_t id, size_t start,
     size_t end);
-static void cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f);
-static int cm_engine_literal_found(void *data, uint32_t id, size_t start,
-    size_t end);
-static int cm_engine_u32_cmp(const void *a, const void *b);
-static void cm_engine_run_regex(cm_scan_t *sc, uint32_t rule,
-    const cm_regex_t *re);
 static cm_engine_scratch_t *cm_engine_scratch_get(const cm_engine_t *engine);
-static uint32_t cm_engine_next_gen(cm_engine_scratch_t *s);
-static int cm_engine_is_limited(const cm_scan_t *sc, uint32_t r);
 static void cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start,
     size_t end);
 static cm_engine_rc_e cm_engine_collect(cm_scan_t *sc);
@@ -206,13 +61,12 @@ cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
     int                      rc;
     size_t                   i;
     cm_engine_t             *engine;
-    cm_automaton_builder_t  *words, *literals;
+    cm_automaton_builder_t  *words;
 
     engine = calloc(1, sizeof(cm_engine_t));
     words = cm_automaton_builder_create(0);
-    literals = cm_automaton_builder_create(CM_AUTOMATON_CASELESS);
 
-    rc = (engine && words && literals) ? 0 : CM_ENGINE_NOMEM;
+    rc = (engine && words) ? 0 : CM_ENGINE_NOMEM;
 
     if (rc == 0) {
         engine->rules = rules;
@@ -220,7 +74,11 @@ cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
     }
 
     if (rc == 0) {
-        rc = cm_engine_compile_regexes(engine, literals, err, err_len);
+        rc = cm_engine_compile_regexes(engine, err, err_len);
+    }
+
+    if (rc == 0) {
+        rc = cm_prefilter_compile(engine);
     }
 
     if (rc == 0) {
@@ -229,12 +87,10 @@ cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
 
     if (rc == 0) {
         engine->words = cm_automaton_build(words);
-        engine->literals = cm_automaton_build(literals);
-        rc = (engine->words && engine->literals) ? 0 : CM_ENGINE_NOMEM;
+        rc = engine->words ? 0 : CM_ENGINE_NOMEM;
     }
 
     cm_automaton_builder_free(words);
-    cm_automaton_builder_free(literals);
 
     if (rc != 0) {
         if (rc == CM_ENGINE_NOMEM) {
@@ -270,14 +126,9 @@ cm_engine_free(cm_engine_t *engine)
         cm_regex_free(engine->regexes[i].re);
     }
 
-    for (i = 0; i < CM_ENGINE_NVIEWS; i++) {
-        free(engine->unfiltered[i]);
-    }
-
+    cm_prefilter_free(engine);
     cm_automaton_free(engine->words);
-    cm_automaton_free(engine->literals);
     free(engine->word_keys);
-    free(engine->literal_keys);
     free(engine->regexes);
     free(engine->facts_only);
     free(engine);
@@ -309,15 +160,10 @@ cm_engine_memory(const cm_engine_t *engine)
 
     size = sizeof(cm_engine_t)
            + cm_automaton_memory(engine->words)
-           + cm_automaton_memory(engine->literals)
+           + cm_prefilter_memory(engine)
            + engine->nword_keys * sizeof(cm_word_key_t)
-           + engine->nliteral_keys * sizeof(cm_literal_key_t)
            + engine->nregexes * sizeof(cm_engine_regex_t)
            + engine->nfacts_only * sizeof(uint32_t);
-
-    for (i = 0; i < CM_ENGINE_NVIEWS; i++) {
-        size += engine->nunfiltered[i] * sizeof(uint32_t);
-    }
 
     for (i = 0; i < engine->nregexes; i++) {
         size += cm_regex_memory(engine->regexes[i].re);
@@ -486,11 +332,9 @@ cm_engine_add_key(cm_engine_t *engine, cm_automaton_builder_t *b,
 
 /* Every regex, and the literals that prefilter them for one automaton. */
 static int
-cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
-    char *err, size_t err_len)
+cm_engine_compile_regexes(cm_engine_t *engine, char *err, size_t err_len)
 {
-    size_t                r, n, akeys, off;
-    unsigned              text;
+    size_t                r, n, off;
     cm_regex_t           *re;
     cm_engine_regex_t    *er;
     const cm_rule_def_t  *rule;
@@ -505,8 +349,6 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
     if (engine->regexes == NULL) {
         return CM_ENGINE_NOMEM;
     }
-
-    akeys = 0;
 
     for (r = 0; r < engine->rules->nrules; r++) {
         rule = &engine->rules->rules[r];
@@ -529,19 +371,6 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
         er->rule = (uint32_t) r;
         er->fields = rule->fields;
 
-        text = rule->views & CM_RULE_VIEW_TEXT;
-
-        if ((text && cm_engine_add_literals(engine, engine->nregexes - 1,
-                                            text, 0, b, &akeys) != 0)
-            || ((rule->views & CM_RULE_VIEW_RAW)
-                && cm_engine_add_literals(engine, engine->nregexes - 1,
-                                          CM_RULE_VIEW_RAW,
-                                          CM_REGEX_LITERALS_NO_LETTERS, b,
-                                          &akeys) != 0))
-        {
-            return CM_ENGINE_NOMEM;
-        }
-
         for (n = 0; n < CM_FIELD_N; n++) {
             if (rule->fields & CM_FIELD_BIT(n)) {
                 engine->regex_views[n] |= rule->views;
@@ -549,90 +378,7 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
         }
     }
 
-    return cm_engine_compile_unfiltered(engine);
-}
-
-
-/* Per view, the regexes that read it and have no literal for it. */
-static int
-cm_engine_compile_unfiltered(cm_engine_t *engine)
-{
-    size_t                    i, v;
-    unsigned                  bit;
-    const cm_engine_regex_t  *er;
-
-    for (v = 0; v < CM_ENGINE_NVIEWS; v++) {
-        bit = cm_engine_views[v].bit;
-
-        engine->unfiltered[v] = malloc((engine->nregexes + 1)
-                                       * sizeof(uint32_t));
-        if (engine->unfiltered[v] == NULL) {
-            return CM_ENGINE_NOMEM;
-        }
-
-        for (i = 0; i < engine->nregexes; i++) {
-            er = &engine->regexes[i];
-
-            if ((engine->rules->rules[er->rule].views & bit)
-                && !(er->filtered & bit))
-            {
-                engine->unfiltered[v][engine->nunfiltered[v]++] = (uint32_t) i;
-            }
-        }
-    }
-
     return 0;
-}
-
-
-static int
-cm_engine_add_literals(cm_engine_t *engine, uint32_t i, unsigned views,
-    unsigned flags, cm_automaton_builder_t *b, size_t *akeys)
-{
-    int                  rc;
-    char                *buf;
-    size_t               k, n, len;
-    cm_literal_key_t    *keys;
-    cm_engine_regex_t   *er;
-    cm_regex_literal_t   lits[CM_REGEX_LITERALS_MAX];
-
-    er = &engine->regexes[i];
-    len = strlen(engine->rules->rules[er->rule].regex);
-
-    buf = malloc(len + 1);
-    if (buf == NULL) {
-        return -1;
-    }
-
-    n = cm_regex_literals(engine->rules->rules[er->rule].regex, len, flags,
-                          buf, lits);
-    rc = 0;
-
-    for (k = 0; k < n; k++) {
-        keys = cm_engine_grow(engine->literal_keys, akeys,
-                              engine->nliteral_keys + 1,
-                              sizeof(cm_literal_key_t));
-        if (keys == NULL
-            || cm_automaton_add(b, lits[k].data, lits[k].len,
-                                (uint32_t) engine->nliteral_keys) != 0)
-        {
-            rc = -1;
-            break;
-        }
-
-        engine->literal_keys = keys;
-        keys[engine->nliteral_keys].regex = i;
-        keys[engine->nliteral_keys].views = views;
-        engine->nliteral_keys++;
-    }
-
-    if (n > 0) {
-        er->filtered |= views;
-    }
-
-    free(buf);
-
-    return rc;
 }
 
 
@@ -687,7 +433,7 @@ cm_engine_compile_facts(cm_engine_t *engine, char *err, size_t err_len)
 
 
 /* realloc to hold "need" elements, doubling; NULL when out of memory */
-static void *
+void *
 cm_engine_grow(void *p, size_t *n, size_t need, size_t size)
 {
     size_t  cap;
@@ -761,7 +507,7 @@ cm_engine_scan(const cm_engine_t *engine, const cm_alloc_t *a,
         }
 
         if (engine->regex_views[f]) {
-            cm_engine_scan_regexes(&sc, f);
+            cm_prefilter_scan(&sc, f);
         }
     }
 
@@ -887,104 +633,8 @@ cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
 }
 
 
-/*
- * For each view some regex reads in this field: the literal automaton
- * first, then, in rule order, the regexes whose literal was seen and those
- * that have none.
- */
-static void
-cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f)
-{
-    size_t                    v, c, u, nu;
-    uint32_t                  i;
-    const uint32_t           *unfiltered;
-    const cm_engine_t        *engine;
-    const cm_engine_regex_t  *er;
-
-    engine = sc->engine;
-    sc->field = f;
-
-    for (v = 0; v < CM_ENGINE_NVIEWS; v++) {
-        if (!(engine->regex_views[f] & cm_engine_views[v].bit)) {
-            continue;
-        }
-
-        sc->view = &sc->res->text[f].view[cm_engine_views[v].view];
-        sc->view_bit = cm_engine_views[v].bit;
-        sc->gen = cm_engine_next_gen(sc->scratch);
-        sc->ncandidates = 0;
-
-        (void) cm_automaton_search(engine->literals, sc->view->text,
-                                   sc->view->len, cm_engine_literal_found, sc);
-
-        if (sc->ncandidates > 1) {
-            qsort(sc->candidates, sc->ncandidates, sizeof(uint32_t),
-                  cm_engine_u32_cmp);
-        }
-
-        /* the two sorted lists merged */
-        unfiltered = engine->unfiltered[v];
-        nu = engine->nunfiltered[v];
-        c = 0;
-        u = 0;
-
-        while ((c < sc->ncandidates || u < nu) && !sc->failed) {
-            if (u == nu
-                || (c < sc->ncandidates && sc->candidates[c] < unfiltered[u]))
-            {
-                i = sc->candidates[c++];
-
-            } else {
-                i = unfiltered[u++];
-            }
-
-            er = &engine->regexes[i];
-
-            if (!(er->fields & CM_FIELD_BIT(f))
-                || cm_engine_is_limited(sc, er->rule))
-            {
-                continue;
-            }
-
-            cm_engine_run_regex(sc, er->rule, er->re);
-        }
-    }
-}
-
-
-static int
-cm_engine_literal_found(void *data, uint32_t id, size_t start, size_t end)
-{
-    cm_scan_t               *sc = data;
-    uint32_t                *mark;
-    const cm_literal_key_t  *lk;
-
-    (void) start;
-    (void) end;
-
-    lk = &sc->engine->literal_keys[id];
-    mark = &sc->scratch->regex_mark[lk->regex];
-
-    if ((lk->views & sc->view_bit) && *mark != sc->gen) {
-        *mark = sc->gen;
-        sc->candidates[sc->ncandidates++] = lk->regex;
-    }
-
-    return 0;
-}
-
-
-static int
-cm_engine_u32_cmp(const void *a, const void *b)
-{
-    const uint32_t  *x = a, *y = b;
-
-    return (*x > *y) - (*x < *y);
-}
-
-
 /* Every match of one regex in the current view, up to the span cap. */
-static void
+void
 cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re)
 {
     size_t          n, off, start, end;
@@ -1226,7 +876,7 @@ cm_engine_fires(const cm_scan_t *sc, uint32_t r, size_t count)
 
 
 /* a regex limit made rule r unreliable (rare: the list is short) */
-static int
+int
 cm_engine_is_limited(const cm_scan_t *sc, uint32_t r)
 {
     size_t  i;
@@ -1245,28 +895,33 @@ cm_engine_is_limited(const cm_scan_t *sc, uint32_t r)
 static cm_engine_scratch_t *
 cm_engine_scratch_get(const cm_engine_t *engine)
 {
-    size_t                nrules, nregexes;
+    size_t                nrules, nregexes, nliterals;
     cm_engine_scratch_t  *s;
 
     s = &cm_engine_scratch;
     nrules = engine->rules->nrules + 1;
     nregexes = engine->nregexes + 1;
+    nliterals = engine->nliterals + 1;
 
-    if (s->nrules >= nrules && s->nregexes >= nregexes) {
+    if (s->nrules >= nrules && s->nregexes >= nregexes
+        && s->nliterals >= nliterals)
+    {
         return s;
     }
 
     nrules = nrules > s->nrules ? nrules : s->nrules;
     nregexes = nregexes > s->nregexes ? nregexes : s->nregexes;
+    nliterals = nliterals > s->nliterals ? nliterals : s->nliterals;
 
     cm_engine_thread_cleanup();
 
     s->rule_mark = calloc(nrules, sizeof(uint32_t));
     s->regex_mark = calloc(nregexes, sizeof(uint32_t));
     s->candidates = calloc(nregexes, sizeof(uint32_t));
+    s->literal_mark = calloc(nliterals, sizeof(uint32_t));
 
     if (s->rule_mark == NULL || s->regex_mark == NULL
-        || s->candidates == NULL)
+        || s->candidates == NULL || s->literal_mark == NULL)
     {
         cm_engine_thread_cleanup();
         return NULL;
@@ -1274,18 +929,20 @@ cm_engine_scratch_get(const cm_engine_t *engine)
 
     s->nrules = nrules;
     s->nregexes = nregexes;
+    s->nliterals = nliterals;
 
     return s;
 }
 
 
 /* a generation no mark carries yet */
-static uint32_t
+uint32_t
 cm_engine_next_gen(cm_engine_scratch_t *s)
 {
     if (++s->gen > CM_ENGINE_GEN_MAX) {
         memset(s->rule_mark, 0, s->nrules * sizeof(uint32_t));
         memset(s->regex_mark, 0, s->nregexes * sizeof(uint32_t));
+        memset(s->literal_mark, 0, s->nliterals * sizeof(uint32_t));
         s->gen = 1;
     }
 
@@ -1303,6 +960,7 @@ cm_engine_thread_cleanup(void)
     free(s->rule_mark);
     free(s->regex_mark);
     free(s->candidates);
+    free(s->literal_mark);
     memset(s, 0, sizeof(cm_engine_scratch_t));
 }
 

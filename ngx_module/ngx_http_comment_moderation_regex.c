@@ -198,7 +198,8 @@ cm_regex_thread_init(void)
  * requires, may stand for the branch: the best one does (longest shortest
  * literal, then fewest literals).  An alternation requires one of its
  * branches, so its set is the union of theirs, and only exists when every
- * branch has one.
+ * branch has one.  A pattern of one branch also gets the second best set
+ * of another required item: a match holds a literal of each.
  */
 
 typedef struct {
@@ -219,6 +220,13 @@ typedef struct {
 } cm_lit_parser_t;
 
 
+/* the best sets of a branch, from two of its required items */
+typedef struct {
+    cm_lit_set_t           first;
+    cm_lit_set_t           second;
+} cm_lit_pick_t;
+
+
 /* the run of plain characters being read in a branch */
 typedef struct {
     char                  *data;
@@ -226,18 +234,20 @@ typedef struct {
 } cm_lit_run_t;
 
 
-static void cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set);
-static void cm_lit_branch(cm_lit_parser_t *lp, cm_lit_set_t *best);
+static void cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set,
+    cm_lit_set_t *second);
+static void cm_lit_branch(cm_lit_parser_t *lp, cm_lit_pick_t *best);
 static void cm_lit_group(cm_lit_parser_t *lp, cm_lit_set_t *set,
     int *required);
 static void cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run,
-    cm_lit_set_t *best);
+    cm_lit_pick_t *best);
 static void cm_lit_char(cm_lit_parser_t *lp, unsigned char c,
-    cm_lit_run_t *run, cm_lit_set_t *best);
+    cm_lit_run_t *run, cm_lit_pick_t *best);
 static void cm_lit_skip_class(cm_lit_parser_t *lp);
 static int cm_lit_quantifier(cm_lit_parser_t *lp);
-static void cm_lit_end_run(cm_lit_run_t *run, cm_lit_set_t *best);
-static void cm_lit_consider(cm_lit_set_t *best, const cm_lit_set_t *cand);
+static void cm_lit_end_run(cm_lit_run_t *run, cm_lit_pick_t *best);
+static void cm_lit_consider(cm_lit_pick_t *best, const cm_lit_set_t *cand);
+static int cm_lit_better(const cm_lit_set_t *cand, const cm_lit_set_t *than);
 static size_t cm_lit_shortest(const cm_lit_set_t *set);
 
 
@@ -245,8 +255,22 @@ size_t
 cm_regex_literals(const char *pattern, size_t len, unsigned flags, char *buf,
     cm_regex_literal_t *lits)
 {
-    cm_lit_set_t     set;
+    size_t              n[2];
+    cm_regex_literal_t  also[CM_REGEX_LITERALS_MAX];
+
+    return cm_regex_literal_sets(pattern, len, flags, buf, lits, n, also);
+}
+
+
+size_t
+cm_regex_literal_sets(const char *pattern, size_t len, unsigned flags,
+    char *buf, cm_regex_literal_t *lits, size_t *n, cm_regex_literal_t *also)
+{
+    cm_lit_set_t     set, second;
     cm_lit_parser_t  lp;
+
+    n[0] = 0;
+    n[1] = 0;
 
     lp.p = (const unsigned char *) pattern;
     lp.start = lp.p;
@@ -256,7 +280,7 @@ cm_regex_literals(const char *pattern, size_t len, unsigned flags, char *buf,
     lp.depth = 0;
     lp.failed = 0;
 
-    cm_lit_alternation(&lp, &set);
+    cm_lit_alternation(&lp, &set, &second);
 
     /* a ")" without its "(" stops the alternation early */
     if (lp.failed || lp.p != lp.end || set.n == 0) {
@@ -264,35 +288,50 @@ cm_regex_literals(const char *pattern, size_t len, unsigned flags, char *buf,
     }
 
     memcpy(lits, set.v, set.n * sizeof(cm_regex_literal_t));
+    memcpy(also, second.v, second.n * sizeof(cm_regex_literal_t));
+    n[0] = set.n;
+    n[1] = second.n;
 
     return set.n;
 }
 
 
-/* Up to the ")" that closes it, or the end of the pattern. */
+/*
+ * Up to the ")" that closes it, or the end of the pattern; "second", if
+ * not NULL, gets the second set of an alternation of one branch.
+ */
 static void
-cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set)
+cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set,
+    cm_lit_set_t *second)
 {
-    int           all;
-    cm_lit_set_t  branch;
+    int            all, branches;
+    cm_lit_pick_t  branch;
 
     set->n = 0;
     all = 1;
+    branches = 0;
+
+    if (second != NULL) {
+        second->n = 0;
+    }
 
     for ( ;; ) {
         cm_lit_branch(lp, &branch);
+        branches++;
 
         if (lp->failed) {
             return;
         }
 
-        if (branch.n == 0 || set->n + branch.n > CM_REGEX_LITERALS_MAX) {
+        if (branch.first.n == 0
+            || set->n + branch.first.n > CM_REGEX_LITERALS_MAX)
+        {
             all = 0;
 
         } else if (all) {
-            memcpy(&set->v[set->n], branch.v,
-                   branch.n * sizeof(cm_regex_literal_t));
-            set->n += branch.n;
+            memcpy(&set->v[set->n], branch.first.v,
+                   branch.first.n * sizeof(cm_regex_literal_t));
+            set->n += branch.first.n;
         }
 
         if (lp->p == lp->end || *lp->p != '|') {
@@ -304,19 +343,25 @@ cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set)
 
     if (!all) {
         set->n = 0;
+        return;
+    }
+
+    if (second != NULL && branches == 1) {
+        *second = branch.second;
     }
 }
 
 
 static void
-cm_lit_branch(cm_lit_parser_t *lp, cm_lit_set_t *best)
+cm_lit_branch(cm_lit_parser_t *lp, cm_lit_pick_t *best)
 {
     int            required;
     unsigned char  c;
     cm_lit_set_t   group;
     cm_lit_run_t   run;
 
-    best->n = 0;
+    best->first.n = 0;
+    best->second.n = 0;
     run.len = 0;
     run.data = NULL;
 
@@ -438,7 +483,7 @@ cm_lit_group(cm_lit_parser_t *lp, cm_lit_set_t *set, int *required)
     }
 
     lp->p = p;
-    cm_lit_alternation(lp, set);
+    cm_lit_alternation(lp, set, NULL);
 
     if (lp->failed || lp->p == lp->end || *lp->p != ')') {
         lp->failed = 1;
@@ -460,7 +505,7 @@ cm_lit_group(cm_lit_parser_t *lp, cm_lit_set_t *set, int *required)
  * other (backreferences, \Q...\E, \g, \k ...) makes the prefilter give up.
  */
 static void
-cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_set_t *best)
+cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_pick_t *best)
 {
     unsigned char         c;
     const unsigned char  *p;
@@ -534,7 +579,7 @@ cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_set_t *best)
  */
 static void
 cm_lit_char(cm_lit_parser_t *lp, unsigned char c, cm_lit_run_t *run,
-    cm_lit_set_t *best)
+    cm_lit_pick_t *best)
 {
     int  q;
 
@@ -686,7 +731,7 @@ cm_lit_quantifier(cm_lit_parser_t *lp)
 
 
 static void
-cm_lit_end_run(cm_lit_run_t *run, cm_lit_set_t *best)
+cm_lit_end_run(cm_lit_run_t *run, cm_lit_pick_t *best)
 {
     cm_lit_set_t  one;
 
@@ -701,25 +746,41 @@ cm_lit_end_run(cm_lit_run_t *run, cm_lit_set_t *best)
 }
 
 
+/* a required item's set: the best so far, or the second best */
 static void
-cm_lit_consider(cm_lit_set_t *best, const cm_lit_set_t *cand)
+cm_lit_consider(cm_lit_pick_t *best, const cm_lit_set_t *cand)
+{
+    if (!cm_lit_better(cand, &best->first)) {
+        if (cm_lit_better(cand, &best->second)) {
+            memcpy(&best->second, cand, sizeof(cm_lit_set_t));
+        }
+
+        return;
+    }
+
+    memcpy(&best->second, &best->first, sizeof(cm_lit_set_t));
+    memcpy(&best->first, cand, sizeof(cm_lit_set_t));
+}
+
+
+/* longer shortest literal, then fewer literals */
+static int
+cm_lit_better(const cm_lit_set_t *cand, const cm_lit_set_t *than)
 {
     size_t  a, b;
 
     if (cand->n == 0) {
-        return;
+        return 0;
     }
 
-    if (best->n > 0) {
-        a = cm_lit_shortest(best);
-        b = cm_lit_shortest(cand);
-
-        if (a > b || (a == b && best->n <= cand->n)) {
-            return;
-        }
+    if (than->n == 0) {
+        return 1;
     }
 
-    memcpy(best, cand, sizeof(cm_lit_set_t));
+    a = cm_lit_shortest(than);
+    b = cm_lit_shortest(cand);
+
+    return a < b || (a == b && than->n > cand->n);
 }
 
 

@@ -79,5 +79,14 @@ typedef struct {
 size_t cm_regex_literals(const char *pattern, size_t len, unsigned flags,
     char *buf, cm_regex_literal_t *lits);
 
+/*
+ * The same, and for a pattern without "|" at its top, a second set from
+ * another item the pattern requires: every match holds a literal of each
+ * set.  n[0] and n[1] are their sizes (n[1] 0: no second set); "also" has
+ * room for CM_REGEX_LITERALS_MAX.  Returns n[0].
+ */
+size_t cm_regex_literal_sets(const char *pattern, size_t len, unsigned flags,
+    char *buf, cm_regex_literal_t *lits, size_t *n, cm_regex_literal_t *also);
+
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_REGEX_H_INCLUDED_ */

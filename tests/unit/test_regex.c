@@ -345,22 +345,25 @@ static void
 test_literals_sound(void **state)
 {
     char                pat[160], buf[160], err[256], text[8];
-    size_t              plen, n, i, k, len, code, total, off, s, e, with;
+    size_t              plen, n, i, k, len, code, total, off, s, e, with,
+                        nsets[2], both;
     unsigned            flags;
     cm_regex_t         *re;
-    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX];
+    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX],
+                        also[CM_REGEX_LITERALS_MAX];
     static const char   alpha[] = "ab1A.";
 
     (void) state;
 
     srand(4242);
     with = 0;
+    both = 0;
 
     for (i = 0; i < 6000; i++) {
         plen = random_pattern(pat, 0, sizeof(pat), 0);
         flags = (i % 5 == 0) ? CM_REGEX_LITERALS_NO_LETTERS : 0;
 
-        n = cm_regex_literals(pat, plen, flags, buf, lits);
+        n = cm_regex_literal_sets(pat, plen, flags, buf, lits, nsets, also);
         if (n == 0) {
             continue;
         }
@@ -371,6 +374,7 @@ test_literals_sound(void **state)
         }
 
         with++;
+        both += (nsets[1] > 0);
 
         for (len = 0; len <= 5; len++) {
             total = 1;
@@ -403,6 +407,18 @@ test_literals_sound(void **state)
                              "literal \"%.*s\"", pat, (int) len, text,
                              (int) lits[0].len, lits[0].data);
                 }
+
+                for (k = 0; k < nsets[1]; k++) {
+                    if (contains_caseless(text, len, &also[k])) {
+                        break;
+                    }
+                }
+
+                if (nsets[1] > 0 && k == nsets[1]) {
+                    fail_msg("pattern \"%s\" matches \"%.*s\" without its "
+                             "second set's literal \"%.*s\"", pat, (int) len,
+                             text, (int) also[0].len, also[0].data);
+                }
             }
         }
 
@@ -410,8 +426,61 @@ test_literals_sound(void **state)
     }
 
     /* the generator must exercise the extractor */
-    print_message("%zu patterns with literals\n", with);
+    print_message("%zu patterns with literals, %zu with two sets\n", with,
+                  both);
     assert_true(with > 500);
+    assert_true(both > 15);
+}
+
+
+/* the two sets of a pattern of one branch, as "first & second" */
+static void
+test_literal_sets(void **state)
+{
+    char                buf[256], got[512];
+    size_t              i, j, k, n[2], at;
+    cm_regex_literal_t  lits[2][CM_REGEX_LITERALS_MAX];
+    static const struct {
+        const char     *pattern;
+        const char     *sets;
+    } cases[] = {
+        { "\\b(?:promo|gacor)\\s*(?:sultan|garuda)\\d+",
+          "sultan|garuda & promo|gacor" },
+        { "slot\\s*gacor", "gacor & slot" },
+        { "kasar\\s+(?:lu|lo)\\b", "kasar & lu|lo" },
+        { "ab(?:cd|ef)?gh", "ab & gh" },
+        { "judi\\s+online|togel", "online|togel & " },
+        { "(?:a|bc)xyz", "xyz & " },
+        { "x(?=abc)yz", "yz & " },
+        { "(?:judi|slot)\\s+(?:online|gacor)", "online|gacor & judi|slot" },
+        { "a|bc", " & " },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        (void) cm_regex_literal_sets(cases[i].pattern,
+                                     strlen(cases[i].pattern), 0, buf,
+                                     lits[0], n, lits[1]);
+        at = 0;
+
+        for (k = 0; k < 2; k++) {
+            for (j = 0; j < n[k]; j++) {
+                at += (size_t) snprintf(got + at, sizeof(got) - at, "%s%.*s",
+                                        j ? "|" : "", (int) lits[k][j].len,
+                                        lits[k][j].data);
+            }
+
+            if (k == 0) {
+                at += (size_t) snprintf(got + at, sizeof(got) - at, " & ");
+            }
+        }
+
+        if (strcmp(got, cases[i].sets) != 0) {
+            fail_msg("pattern \"%s\": sets \"%s\", expected \"%s\"",
+                     cases[i].pattern, got, cases[i].sets);
+        }
+    }
 }
 
 
@@ -433,6 +502,7 @@ main(void)
         cm_test(test_limit),
         cm_test(test_literals),
         cm_test(test_literals_sound),
+        cm_test(test_literal_sets),
     };
 
     return cmocka_run_group_tests(tests, NULL, teardown);
