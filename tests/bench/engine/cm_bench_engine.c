@@ -64,8 +64,8 @@ main(int argc, char **argv)
 {
     int                  i, vectorscan;
     char                 err[1024], *all, *p, *end;
-    size_t               len, n, k, reps, r, nhits, fired, nrelease;
-    double               t0, compile[CM_BENCH_MAX_REPS],
+    size_t               len, n, k, reps, r, nhits, fired;
+    double               t0, compile[CM_BENCH_MAX_REPS + 1],
                          release[CM_BENCH_MAX_REPS],
                          full[CM_BENCH_MAX_REPS], norm[CM_BENCH_MAX_REPS],
                          scan[CM_BENCH_MAX_REPS], bytes;
@@ -144,19 +144,19 @@ main(int argc, char **argv)
         k++;
     }
 
-    /* compiling, timed; the last engine is kept */
+    /*
+     * compiling, timed, and freeing the set compiled before (as a live
+     * swap drops the old one); the last engine is kept
+     */
     rules = NULL;
     engine = NULL;
 
-    nrelease = 0;
-
-    for (r = 0; r < reps; r++) {
-        /* freeing a set, as a live swap drops the old one */
+    for (r = 0; r <= reps; r++) {
         if (engine != NULL) {
             t0 = cm_bench_now_us();
             cm_engine_free(engine);
             cm_rules_free(rules);
-            release[nrelease++] = cm_bench_now_us() - t0;
+            release[r - 1] = cm_bench_now_us() - t0;
         }
 
         t0 = cm_bench_now_us();
@@ -172,6 +172,10 @@ main(int argc, char **argv)
 
         compile[r] = cm_bench_now_us() - t0;
     }
+
+    printf("compile_ms: %.1f\n", cm_bench_median(compile, reps + 1) / 1000);
+    printf("engine_mem_kib: %zu\n", cm_engine_memory(engine) / 1024);
+    printf("release_ms: %.2f\n", cm_bench_median(release, reps) / 1000);
 
     a.alloc = cm_bench_pool_alloc;
     a.data = &pool;
@@ -242,24 +246,6 @@ main(int argc, char **argv)
     printf("rules: %zu\n", rules->nrules);
     printf("comments: %zu\n", n);
     printf("comment_bytes_mean: %.0f\n", n ? bytes / n : 0.0);
-    printf("compile_ms: %.1f\n", cm_bench_median(compile, reps) / 1000);
-    printf("engine_mem_kib: %zu\n", cm_engine_memory(engine) / 1024);
-
-    t0 = cm_bench_now_us();
-    cm_engine_free(engine);
-    cm_rules_free(rules);
-    release[nrelease++] = cm_bench_now_us() - t0;
-    printf("release_ms: %.2f\n", cm_bench_median(release, nrelease) / 1000);
-
-    /* the engine timed below: compiled once more */
-    rules = cm_rules_load(&cm_rules_source_files, rules_path, err,
-                          sizeof(err));
-    engine = rules ? cm_engine_compile(rules, err, sizeof(err)) : NULL;
-
-    if (engine == NULL) {
-        fprintf(stderr, "%s\n", err);
-        return 2;
-    }
     printf("engine_us: %.3f\n", n ? cm_bench_median(full, reps) / n : 0.0);
     printf("normalize_us: %.3f\n", n ? cm_bench_median(norm, reps) / n : 0.0);
     printf("scan_us: %.3f\n", n ? cm_bench_median(scan, reps) / n : 0.0);
