@@ -46,7 +46,22 @@ typedef struct {
     cm_norm_char_t   *c;
     size_t            n;
     size_t            cap;      /* characters c has room for */
+
+    /* noted while decoding: the passes that may change something */
+    unsigned          todo;     /* CM_NORM_TODO_* */
+    size_t            run;      /* letters and digits in a row */
+    int               run_spaced;   /* the run's first may be spaced */
+    uint32_t          prev;     /* the last two characters */
+    uint32_t          prev2;
+    uint8_t           prev_cls;
 } cm_norm_chars_t;
+
+
+/* cm_norm_chars_t.todo */
+#define CM_NORM_TODO_JOIN      0x01 /* a one-character word */
+#define CM_NORM_TODO_COLLAPSE  0x02 /* white space other than single " "
+                                       between words, or a letter thrice */
+#define CM_NORM_TODO_DELEET    0x04 /* a digit, "@" or "$" */
 
 
 /* a view being written */
@@ -81,7 +96,7 @@ static size_t cm_norm_sep_width(const cm_norm_chars_t *chars, size_t from,
     size_t to);
 static size_t cm_norm_sep_weight(const cm_norm_chars_t *chars, size_t from,
     size_t to);
-static int cm_norm_spaced(const cm_norm_chars_t *chars, size_t i);
+static inline int cm_norm_spaced(const cm_norm_chars_t *chars, size_t i);
 static void cm_norm_deleet(cm_norm_chars_t *chars);
 static void cm_norm_deleet_digits(cm_norm_chars_t *chars, size_t token,
     size_t from, size_t token_end);
@@ -91,7 +106,7 @@ static cm_norm_rc_e cm_norm_views(const cm_norm_chars_t *chars,
     const cm_alloc_t *a, cm_text_t *out);
 static cm_norm_rc_e cm_norm_buf_alloc(const cm_alloc_t *a, size_t len,
     int sources, int flags, cm_norm_buf_t *b);
-static inline void cm_norm_buf_add(cm_norm_buf_t *b,
+static size_t cm_norm_put_bytes(cm_norm_buf_t *b, size_t at,
     const unsigned char *p, size_t n, const cm_norm_char_t *ch,
     uint8_t edges);
 static void *cm_norm_alloc_array(const cm_alloc_t *a, size_t n, size_t size);
@@ -136,10 +151,22 @@ cm_normalize(const char *raw, size_t len, const cm_alloc_t *a,
         return rc;
     }
 
-    /* joining comes first: "s l o o o t" is squeezed as "slooot" */
-    cm_norm_join_spaced(&chars);
-    cm_norm_collapse(&chars);
-    cm_norm_deleet(&chars);
+    /*
+     * Joining comes first: "s l o o o t" is squeezed as "slooot".  A pass
+     * that would change nothing is skipped.
+     */
+    if (chars.todo & CM_NORM_TODO_JOIN) {
+        cm_norm_join_spaced(&chars);
+        chars.todo |= CM_NORM_TODO_COLLAPSE;
+    }
+
+    if (chars.todo & CM_NORM_TODO_COLLAPSE) {
+        cm_norm_collapse(&chars);
+    }
+
+    if (chars.todo & CM_NORM_TODO_DELEET) {
+        cm_norm_deleet(&chars);
+    }
 
     rc = cm_norm_raw_view(raw, len, a, &out->view[CM_VIEW_RAW]);
     if (rc != CM_NORM_OK) {
@@ -228,6 +255,11 @@ cm_norm_decode(const unsigned char *raw, size_t len, const cm_alloc_t *a,
         }
 
         chars->n = 0;
+        chars->todo = 0;
+        chars->run = 0;
+        chars->prev = 0;
+        chars->prev2 = 0;
+        chars->prev_cls = CM_UCLASS_OTHER;
 
         for (i = 0; i < len; i += n) {
             cp = raw[i];
@@ -280,6 +312,14 @@ cm_norm_decode(const unsigned char *raw, size_t len, const cm_alloc_t *a,
             }
         }
 
+        /* a one-character word, or white space, at the end */
+        if ((chars->run == 1 && chars->run_spaced)
+            || chars->prev_cls == CM_UCLASS_SPACE)
+        {
+            chars->todo |= (chars->run == 1) ? CM_NORM_TODO_JOIN
+                                             : CM_NORM_TODO_COLLAPSE;
+        }
+
         if (chars->n <= chars->cap) {
             return CM_NORM_OK;
         }
@@ -308,6 +348,43 @@ cm_norm_put(cm_norm_chars_t *chars, uint32_t cp, cm_uclass_e cls,
     }
 
     chars->n++;
+
+    /* what the passes will find to do (see CM_NORM_TODO_*) */
+    if (cm_norm_alnum(cls)) {
+        if (chars->run++ == 0) {
+            chars->run_spaced = (cls == CM_UCLASS_LETTER
+                                 || cm_norm_leet_digit(cp));
+        }
+
+        if (cls == CM_UCLASS_DIGIT) {
+            chars->todo |= CM_NORM_TODO_DELEET;
+
+        } else if (cp == chars->prev && cp == chars->prev2) {
+            chars->todo |= CM_NORM_TODO_COLLAPSE;
+        }
+
+    } else {
+        if (chars->run == 1 && chars->run_spaced) {
+            chars->todo |= CM_NORM_TODO_JOIN;
+        }
+
+        chars->run = 0;
+
+        if (cls == CM_UCLASS_SPACE
+            && (cp != ' ' || chars->prev_cls == CM_UCLASS_SPACE
+                || chars->n == 1))
+        {
+            chars->todo |= CM_NORM_TODO_COLLAPSE;
+        }
+
+        if (cp == '@' || cp == '$') {
+            chars->todo |= CM_NORM_TODO_DELEET;
+        }
+    }
+
+    chars->prev2 = chars->prev;
+    chars->prev = cp;
+    chars->prev_cls = (uint8_t) cls;
 }
 
 
@@ -357,6 +434,11 @@ cm_norm_collapse(cm_norm_chars_t *chars)
             continue;
         }
 
+        if (w == i) {
+            w = j;
+            continue;
+        }
+
         while (i < j) {
             c[w++] = c[i++];
         }
@@ -395,7 +477,13 @@ cm_norm_join_spaced(cm_norm_chars_t *chars)
     while (i < chars->n) {
 
         if (!cm_norm_spaced(chars, i)) {
-            c[w++] = c[i++];
+            /* nothing removed yet: nothing to move */
+            if (w != i) {
+                c[w] = c[i];
+            }
+
+            w++;
+            i++;
             continue;
         }
 
@@ -569,7 +657,7 @@ cm_norm_sep_weight(const cm_norm_chars_t *chars, size_t from, size_t to)
 
 /* a token of one character at i that may be a spaced letter */
 
-static int
+static inline int
 cm_norm_spaced(const cm_norm_chars_t *chars, size_t i)
 {
     const cm_norm_char_t  *c;
@@ -712,10 +800,10 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
     cm_text_t *out)
 {
     int                    same_f, same_d, next_f, next_d;
-    size_t                 i, n, len[CM_VIEW_N];
-    uint8_t                cls, dcls, edges;
-    unsigned char          utf8[4], leet[4];
-    cm_norm_buf_t          buf[CM_VIEW_N];
+    size_t                 i, n, fl, kl, kdl, len[CM_VIEW_N];
+    uint8_t                cls, dcls, edges_f, edges_d;
+    unsigned char          utf8[4];
+    cm_norm_buf_t          buf[CM_VIEW_N], *f, *d, *k, *kd;
     const cm_norm_char_t  *c;
 
     c = chars->c;
@@ -755,6 +843,14 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
     same_f = 0;
     same_d = 0;
 
+    f = &buf[CM_VIEW_FOLDED];
+    d = &buf[CM_VIEW_DELEET];
+    k = &buf[CM_VIEW_COMPACT];
+    kd = &buf[CM_VIEW_COMPACT_DELEET];
+    fl = 0;
+    kl = 0;
+    kdl = 0;
+
     for (i = 0; i < chars->n; i++) {
         cls = c[i].cls;
         dcls = c[i].leet ? CM_UCLASS_LETTER : cls;
@@ -770,34 +866,58 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
                       == dcls);
         }
 
-        if (c[i].cp < 0x80) {
-            utf8[0] = (unsigned char) c[i].cp;
-            n = 1;
+        edges_f = (same_f ? 0 : CM_WORD_START) | (next_f ? 0 : CM_WORD_END);
+        edges_d = (same_d ? 0 : CM_WORD_START) | (next_d ? 0 : CM_WORD_END);
+        same_f = next_f;
+        same_d = next_d;
 
-        } else {
-            n = cm_utf8_encode(c[i].cp, utf8);
+        /* most characters: one byte in each view */
+        if (c[i].cp < 0x80) {
+            f->text[fl] = (unsigned char) c[i].cp;
+            d->text[fl] = c[i].leet ? c[i].leet : (unsigned char) c[i].cp;
+            f->start[fl] = c[i].start;
+            f->end[fl] = c[i].end;
+            fl++;
+
+            if (cm_norm_alnum(cls)) {
+                k->text[kl] = (unsigned char) c[i].cp;
+                k->start[kl] = c[i].start;
+                k->end[kl] = c[i].end;
+                k->flags[kl] = edges_f;
+                kl++;
+            }
+
+            if (cm_norm_alnum(dcls)) {
+                kd->text[kdl] = c[i].leet ? c[i].leet
+                                          : (unsigned char) c[i].cp;
+                kd->start[kdl] = c[i].start;
+                kd->end[kdl] = c[i].end;
+                kd->flags[kdl] = edges_d;
+                kdl++;
+            }
+
+            continue;
         }
 
-        leet[0] = c[i].leet;
+        /* leet replacements are ASCII: this is the same in both views */
+        n = cm_utf8_encode(c[i].cp, utf8);
 
-        cm_norm_buf_add(&buf[CM_VIEW_FOLDED], utf8, n, &c[i], 0);
-        cm_norm_buf_add(&buf[CM_VIEW_DELEET], c[i].leet ? leet : utf8, n,
-                        &c[i], 0);
+        cm_norm_put_bytes(d, fl, utf8, n, &c[i], 0);
+        fl = cm_norm_put_bytes(f, fl, utf8, n, &c[i], 0);
 
         if (cm_norm_alnum(cls)) {
-            edges = (same_f ? 0 : CM_WORD_START) | (next_f ? 0 : CM_WORD_END);
-            cm_norm_buf_add(&buf[CM_VIEW_COMPACT], utf8, n, &c[i], edges);
+            kl = cm_norm_put_bytes(k, kl, utf8, n, &c[i], edges_f);
         }
 
         if (cm_norm_alnum(dcls)) {
-            edges = (same_d ? 0 : CM_WORD_START) | (next_d ? 0 : CM_WORD_END);
-            cm_norm_buf_add(&buf[CM_VIEW_COMPACT_DELEET],
-                            c[i].leet ? leet : utf8, n, &c[i], edges);
+            kdl = cm_norm_put_bytes(kd, kdl, utf8, n, &c[i], edges_d);
         }
-
-        same_f = next_f;
-        same_d = next_d;
     }
+
+    f->len = fl;
+    d->len = fl;
+    k->len = kl;
+    kd->len = kdl;
 
     for (i = CM_VIEW_FOLDED; i < CM_VIEW_N; i++) {
         out->view[i].text = (const char *) buf[i].text;
@@ -837,51 +957,36 @@ cm_norm_buf_alloc(const cm_alloc_t *a, size_t len, int sources, int flags,
 
 
 /*
- * Appends the n bytes of a character; edges, its CM_WORD_* flags, go on its
- * first (CM_WORD_START) and last (CM_WORD_END) byte.
+ * Writes the n bytes of a character at "at" of a view; edges, its CM_WORD_*
+ * flags, go on its first (CM_WORD_START) and last (CM_WORD_END) byte.
+ * Returns the position after them.
  */
 
-static inline void
-cm_norm_buf_add(cm_norm_buf_t *b, const unsigned char *p, size_t n,
-    const cm_norm_char_t *ch, uint8_t edges)
+static size_t
+cm_norm_put_bytes(cm_norm_buf_t *b, size_t at, const unsigned char *p,
+    size_t n, const cm_norm_char_t *ch, uint8_t edges)
 {
-    size_t  k, i;
-
-    i = b->len;
-    b->len += n;
-
-    if (n == 1) {
-        b->text[i] = p[0];
-
-        if (b->start != NULL) {
-            b->start[i] = ch->start;
-            b->end[i] = ch->end;
-        }
-
-        if (b->flags != NULL) {
-            b->flags[i] = edges;
-        }
-
-        return;
-    }
+    size_t  k;
 
     for (k = 0; k < n; k++) {
-        b->text[i + k] = p[k];
+        b->text[at + k] = p[k];
 
         if (b->start != NULL) {
-            b->start[i + k] = ch->start;
-            b->end[i + k] = ch->end;
+            b->start[at + k] = ch->start;
+            b->end[at + k] = ch->end;
         }
 
         if (b->flags != NULL) {
-            b->flags[i + k] = 0;
+            b->flags[at + k] = 0;
         }
     }
 
     if (b->flags != NULL) {
-        b->flags[i] |= edges & CM_WORD_START;
-        b->flags[i + n - 1] |= edges & CM_WORD_END;
+        b->flags[at] |= edges & CM_WORD_START;
+        b->flags[at + n - 1] |= edges & CM_WORD_END;
     }
+
+    return at + n;
 }
 
 
