@@ -65,6 +65,7 @@ static size_t cm_ac_count_states(const cm_automaton_builder_t *b);
 static void cm_ac_classes(cm_automaton_t *ac, const cm_automaton_builder_t *b);
 static int cm_ac_trie(cm_automaton_t *ac, const cm_automaton_builder_t *b);
 static int cm_ac_links(cm_automaton_t *ac);
+static int cm_ac_renumber(cm_automaton_t *ac, const uint32_t *order);
 
 
 cm_automaton_builder_t *
@@ -477,6 +478,12 @@ cm_ac_links(cm_automaton_t *ac)
     }
 
     free(fail);
+
+    if (cm_ac_renumber(ac, queue) != 0) {
+        free(queue);
+        return -1;
+    }
+
     free(queue);
 
     n = (size_t) ac->nstates * C;
@@ -485,6 +492,77 @@ cm_ac_links(cm_automaton_t *ac)
         t = ac->delta[i];
         ac->delta[i] = ((t * C) << 1) | (ac->match[t] != 0);
     }
+
+    return 0;
+}
+
+
+/*
+ * States renumbered in breadth-first order ("order"): a search spends most
+ * of its time in the few shallow states, whose rows then share the first
+ * part of the table instead of being spread over all of it.
+ */
+static int
+cm_ac_renumber(cm_automaton_t *ac, const uint32_t *order)
+{
+    size_t           i, c, C, n;
+    uint32_t         old, *perm, *delta, *out_off, *match, *dict;
+    cm_ac_output_t  *outs;
+
+    C = ac->nclasses;
+    n = ac->nstates;
+
+    perm = malloc(n * sizeof(uint32_t));
+    delta = malloc(n * C * sizeof(uint32_t));
+    out_off = calloc(n + 1, sizeof(uint32_t));
+    match = malloc(n * sizeof(uint32_t));
+    dict = malloc(n * sizeof(uint32_t));
+    outs = malloc((ac->nouts ? ac->nouts : 1) * sizeof(cm_ac_output_t));
+
+    if (perm == NULL || delta == NULL || out_off == NULL || match == NULL
+        || dict == NULL || outs == NULL)
+    {
+        free(perm);
+        free(delta);
+        free(out_off);
+        free(match);
+        free(dict);
+        free(outs);
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        perm[order[i]] = (uint32_t) i;
+    }
+
+    /* the root stays 0, so 0 still means "none" in match and dict */
+    for (i = 0; i < n; i++) {
+        old = order[i];
+
+        for (c = 0; c < C; c++) {
+            delta[i * C + c] = perm[ac->delta[(size_t) old * C + c]];
+        }
+
+        match[i] = perm[ac->match[old]];
+        dict[i] = perm[ac->dict[old]];
+        out_off[i + 1] = out_off[i] + ac->out_off[old + 1] - ac->out_off[old];
+
+        memcpy(&outs[out_off[i]], &ac->outs[ac->out_off[old]],
+               (out_off[i + 1] - out_off[i]) * sizeof(cm_ac_output_t));
+    }
+
+    free(perm);
+    free(ac->delta);
+    free(ac->out_off);
+    free(ac->match);
+    free(ac->dict);
+    free(ac->outs);
+
+    ac->delta = delta;
+    ac->out_off = out_off;
+    ac->match = match;
+    ac->dict = dict;
+    ac->outs = outs;
 
     return 0;
 }
