@@ -733,9 +733,13 @@ cm_lit_quantifier(cm_lit_parser_t *lp)
 static void
 cm_lit_end_run(cm_lit_run_t *run, cm_lit_pick_t *best)
 {
-    cm_lit_set_t  one;
+    unsigned char  c;
+    cm_lit_set_t   one;
 
-    if (run->len >= 2) {
+    /* one character is literal enough when it is not a letter ("@", "8") */
+    c = run->len ? (unsigned char) run->data[0] | 0x20 : 'a';
+
+    if (run->len >= 2 || (run->len == 1 && !(c >= 'a' && c <= 'z'))) {
         one.n = 1;
         one.v[0].data = run->data;
         one.v[0].len = run->len;

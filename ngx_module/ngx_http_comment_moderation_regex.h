@@ -66,7 +66,8 @@ void cm_regex_thread_cleanup(void);
 
 typedef struct {
     const char  *data;          /* lower case, in the caller's buffer */
-    size_t       len;           /* >= 2 */
+    size_t       len;           /* >= 2, or 1 for a character that is
+                                   not a letter */
 } cm_regex_literal_t;
 
 /*

@@ -7,6 +7,7 @@
  * as the engine does.
  */
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,9 @@ cm_fuzz_check(const cm_regex_t *re, const char *pattern, size_t plen,
 
     for (i = 0; i < 2; i++) {
         for (k = 0; k < n[i]; k++) {
-            if (lits[i][k].len < 2 || lits[i][k].data < buf
+            if (lits[i][k].len == 0
+                || (lits[i][k].len == 1 && isalpha(lits[i][k].data[0]))
+                || lits[i][k].data < buf
                 || lits[i][k].data + lits[i][k].len > buf + plen)
             {
                 abort();
