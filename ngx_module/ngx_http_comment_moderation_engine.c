@@ -694,6 +694,37 @@ cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re)
 }
 
 
+/* 1 if the current view holds a byte >= 0x80, found out on first use */
+int
+cm_engine_view_non_ascii(cm_scan_t *sc)
+{
+    size_t                i;
+    uint64_t              w, any;
+    const unsigned char  *p;
+
+    if (sc->non_ascii_gen == sc->gen) {
+        return sc->non_ascii;
+    }
+
+    p = (const unsigned char *) sc->view->text;
+    any = 0;
+
+    for (i = 0; i + 8 <= sc->view->len; i += 8) {
+        memcpy(&w, p + i, 8);
+        any |= w;
+    }
+
+    for ( /* void */ ; i < sc->view->len; i++) {
+        any |= p[i];
+    }
+
+    sc->non_ascii = (any & 0x8080808080808080ull) != 0;
+    sc->non_ascii_gen = sc->gen;
+
+    return sc->non_ascii;
+}
+
+
 /* Records a match of the current view as its raw span. */
 static void
 cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start, size_t end)

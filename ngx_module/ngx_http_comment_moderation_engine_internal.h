@@ -146,6 +146,9 @@ typedef struct {
     uint32_t           *limited;    /* rules a regex limit made unreliable */
     size_t              nlimited;
 
+    int                 non_ascii;  /* the view has a byte >= 0x80... */
+    uint32_t            non_ascii_gen;  /* ...known for this generation */
+
     /* the view being searched */
     const cm_view_t    *view;
     cm_field_e          field;
@@ -169,6 +172,7 @@ void *cm_engine_grow(void *p, size_t *n, size_t need, size_t size);
 uint32_t cm_engine_next_gen(cm_engine_scratch_t *s);
 int cm_engine_is_limited(const cm_scan_t *sc, uint32_t r);
 void cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re);
+int cm_engine_view_non_ascii(cm_scan_t *sc);
 
 /* prefilter.c: the literal automaton and the regexes' lists */
 int cm_prefilter_compile(cm_engine_t *engine);

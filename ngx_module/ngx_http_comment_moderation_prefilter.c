@@ -328,12 +328,19 @@ cm_prefilter_scan(cm_scan_t *sc, cm_field_e f)
                 || (c < sc->ncandidates && sc->candidates[c] < unfiltered[u]))
             {
                 i = sc->candidates[c++];
+                er = &engine->regexes[i];
 
             } else {
+                /* no literal vouched for it: what pcre2 knows may */
                 i = unfiltered[u++];
-            }
+                er = &engine->regexes[i];
 
-            er = &engine->regexes[i];
+                if (!cm_regex_may_match(er->re, sc->view->len,
+                                        cm_engine_view_non_ascii(sc)))
+                {
+                    continue;
+                }
+            }
 
             if (!(er->fields & CM_FIELD_BIT(f))
                 || cm_engine_is_limited(sc, er->rule))

@@ -27,6 +27,9 @@
 
 struct cm_regex_s {
     pcre2_code  *code;
+    size_t       min_len;       /* characters any match needs */
+    int          non_ascii;     /* any match starts with a non-ASCII
+                                   character */
 };
 
 
@@ -40,6 +43,7 @@ static _Thread_local pcre2_match_data     *cm_regex_match_data;
 
 
 static int cm_regex_thread_init(void);
+static void cm_regex_study(cm_regex_t *re);
 
 
 cm_regex_t *
@@ -75,7 +79,50 @@ cm_regex_compile(const char *pattern, size_t len, char *err, size_t err_len,
     /* without JIT (unsupported platform) the interpreter runs it */
     (void) pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 
+    cm_regex_study(re);
+
     return re;
+}
+
+
+/*
+ * What pcre2 learned about the pattern's matches, which it uses itself to
+ * give up early: their least length, and the bytes they may start with.
+ */
+static void
+cm_regex_study(cm_regex_t *re)
+{
+    size_t          i;
+    uint32_t        min;
+    const uint8_t  *bitmap;
+
+    if (pcre2_pattern_info(re->code, PCRE2_INFO_MINLENGTH, &min) == 0) {
+        re->min_len = min;
+    }
+
+    bitmap = NULL;
+
+    if (pcre2_pattern_info(re->code, PCRE2_INFO_FIRSTBITMAP, &bitmap) != 0
+        || bitmap == NULL)
+    {
+        return;
+    }
+
+    /* bit b of bitmap[b / 8]: bytes 0-127 in the first 16 bytes */
+    for (i = 0; i < 16; i++) {
+        if (bitmap[i] != 0) {
+            return;
+        }
+    }
+
+    re->non_ascii = 1;
+}
+
+
+int
+cm_regex_may_match(const cm_regex_t *re, size_t len, int non_ascii)
+{
+    return len >= re->min_len && (non_ascii || !re->non_ascii);
 }
 
 

@@ -54,6 +54,14 @@ size_t cm_regex_memory(const cm_regex_t *re);
 cm_regex_rc_e cm_regex_exec(const cm_regex_t *re, const char *text,
     size_t len, size_t offset, size_t *start, size_t *end);
 
+/*
+ * 0 when no text of "len" bytes can hold a match, or none without a
+ * non-ASCII byte ("non_ascii" 0): too short, or every match starts with a
+ * non-ASCII character.  pcre2 finds this out too, but only after the cost
+ * of a call.
+ */
+int cm_regex_may_match(const cm_regex_t *re, size_t len, int non_ascii);
+
 /* Frees the calling thread's JIT stack and match context (tools, tests). */
 void cm_regex_thread_cleanup(void);
 

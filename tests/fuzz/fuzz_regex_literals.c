@@ -4,7 +4,8 @@
  * view must hold one of the literals (case aside) of each literal set, or
  * the prefilter would have skipped a regex that matches: literals with
  * letters on the folded and deleet views, literals without on the raw view,
- * as the engine does.
+ * as the engine does.  cm_regex_may_match() must not rule the text out
+ * either.
  */
 
 #include <ctype.h>
@@ -67,9 +68,22 @@ cm_fuzz_check(const cm_regex_t *re, const char *pattern, size_t plen,
         }
     }
 
-    if (n[0] == 0 || re == NULL || v == NULL
+    if (re == NULL || v == NULL
         || cm_regex_exec(re, v->text, v->len, 0, &s, &e) != CM_REGEX_MATCH)
     {
+        return;
+    }
+
+    /* what pcre2 learned must not rule out a text that matches */
+    for (k = 0; k < v->len && (unsigned char) v->text[k] < 0x80; k++) {
+        /* void */
+    }
+
+    if (!cm_regex_may_match(re, v->len, k < v->len)) {
+        abort();
+    }
+
+    if (n[0] == 0) {
         return;
     }
 

@@ -400,6 +400,12 @@ test_literals_sound(void **state)
                     continue;
                 }
 
+                /* what pcre2 knows must not rule out a text that matches */
+                if (!cm_regex_may_match(re, len, 0)) {
+                    fail_msg("pattern \"%s\" matches \"%.*s\" but was "
+                             "ruled out", pat, (int) len, text);
+                }
+
                 for (k = 0; k < n; k++) {
                     if (contains_caseless(text, len, &lits[k])) {
                         break;
@@ -434,6 +440,49 @@ test_literals_sound(void **state)
                   both);
     assert_true(with > 500);
     assert_true(both > 15);
+}
+
+
+static cm_regex_t *
+regex(const char *pattern)
+{
+    char    err[256];
+    size_t  off;
+
+    return cm_regex_compile(pattern, strlen(pattern), err, sizeof(err), &off);
+}
+
+
+/* what pcre2 learns at compile time rules out texts that cannot match */
+static void
+test_may_match(void **state)
+{
+    cm_regex_t  *styled, *swarm, *plain;
+
+    (void) state;
+
+    styled = regex("[\\x{1D400}-\\x{1D7FF}\\x{FF21}-\\x{FF3A}]");
+    swarm = regex("\\S.{39,}");
+    plain = regex("ab|cd");
+
+    assert_non_null(styled);
+    assert_non_null(swarm);
+    assert_non_null(plain);
+
+    /* only a text with a non-ASCII byte can hold a styled letter */
+    assert_false(cm_regex_may_match(styled, 100, 0));
+    assert_true(cm_regex_may_match(styled, 100, 1));
+
+    /* 40 characters at least */
+    assert_false(cm_regex_may_match(swarm, 39, 1));
+    assert_true(cm_regex_may_match(swarm, 40, 0));
+
+    assert_false(cm_regex_may_match(plain, 1, 0));
+    assert_true(cm_regex_may_match(plain, 2, 0));
+
+    cm_regex_free(styled);
+    cm_regex_free(swarm);
+    cm_regex_free(plain);
 }
 
 
@@ -509,6 +558,7 @@ main(void)
         cm_test(test_literals),
         cm_test(test_literals_sound),
         cm_test(test_literal_sets),
+        cm_test(test_may_match),
     };
 
     return cmocka_run_group_tests(tests, NULL, teardown);
