@@ -600,29 +600,31 @@ cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
     uint32_t             *mark;
     const uint8_t        *flags;
     const cm_word_key_t  *wk;
-    const cm_rule_def_t  *rule;
 
     wk = &sc->engine->word_keys[id];
-    rule = &sc->engine->rules->rules[wk->rule];
     flags = sc->view->flags;
+
+    /*
+     * A key only carries the views its rule reads; whole words at the ends
+     * of the key, inside it any boundaries.  Most hits (a key inside a
+     * longer word) end here, before the rule is looked at.
+     */
+    if (!(wk->views & sc->view_bit)
+        || (!wk->suffix && !(flags[start] & CM_WORD_START))
+        || (!wk->prefix && !(flags[end - 1] & CM_WORD_END))
+        || !(sc->engine->rules->rules[wk->rule].fields
+             & CM_FIELD_BIT(sc->field)))
+    {
+        return 0;
+    }
+
     mark = &sc->scratch->rule_mark[wk->rule];
 
     if ((*mark >> CM_ENGINE_GEN_SHIFT) != sc->gen) {
         *mark = sc->gen << CM_ENGINE_GEN_SHIFT;
     }
 
-    /* a key only carries the views its rule reads */
-    if (!(wk->views & sc->view_bit)
-        || !(rule->fields & CM_FIELD_BIT(sc->field))
-        || (*mark & 0xff) >= CM_ENGINE_MAX_SPANS)
-    {
-        return 0;
-    }
-
-    /* whole words at the ends of the key; inside it, any boundaries */
-    if ((!wk->suffix && !(flags[start] & CM_WORD_START))
-        || (!wk->prefix && !(flags[end - 1] & CM_WORD_END)))
-    {
+    if ((*mark & 0xff) >= CM_ENGINE_MAX_SPANS) {
         return 0;
     }
 
