@@ -60,6 +60,12 @@ typedef struct {
 } cm_ac_key_t;
 
 
+static int cm_ac_report(const cm_automaton_t *ac, uint32_t e, size_t end,
+    cm_automaton_match_pt match, void *data)
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    ;
 static int cm_ac_key_cmp(const void *a, const void *b);
 static size_t cm_ac_count_states(const cm_automaton_builder_t *b);
 static void cm_ac_classes(cm_automaton_t *ac, const cm_automaton_builder_t *b);
@@ -243,8 +249,8 @@ cm_automaton_search(const cm_automaton_t *ac, const char *text, size_t len,
     cm_automaton_match_pt match, void *data)
 {
     int                   rc;
-    size_t                i, end;
-    uint32_t              e, s, k;
+    size_t                i;
+    uint32_t              e;
     const uint16_t       *cls;
     const uint32_t       *delta;
     const unsigned char  *p;
@@ -253,22 +259,44 @@ cm_automaton_search(const cm_automaton_t *ac, const char *text, size_t len,
     cls = ac->cls;
     delta = ac->delta;
     e = 0;
+    i = 0;
 
-    for (i = 0; i < len; i++) {
-        e = delta[(e >> 1) + cls[p[i]]];
+    while (i < len) {
+        /*
+         * The hot loop: one dependent load per byte, nothing else, so the
+         * state stays in a register; reporting is out of line.
+         */
+        do {
+            e = delta[(e >> 1) + cls[p[i++]]];
+        } while (!(e & 1) && i < len);
 
         if (!(e & 1)) {
-            continue;
+            break;
         }
 
-        end = i + 1;
+        rc = cm_ac_report(ac, e, i, match, data);
+        if (rc != 0) {
+            return rc;
+        }
+    }
 
-        for (s = ac->match[(e >> 1) / ac->nclasses]; s; s = ac->dict[s]) {
-            for (k = ac->out_off[s]; k < ac->out_off[s + 1]; k++) {
-                rc = match(data, ac->outs[k].id, end - ac->outs[k].len, end);
-                if (rc != 0) {
-                    return rc;
-                }
+    return 0;
+}
+
+
+/* Every pattern that ends at "end" in the state that entry e leads to. */
+static int
+cm_ac_report(const cm_automaton_t *ac, uint32_t e, size_t end,
+    cm_automaton_match_pt match, void *data)
+{
+    int       rc;
+    uint32_t  s, k;
+
+    for (s = ac->match[(e >> 1) / ac->nclasses]; s; s = ac->dict[s]) {
+        for (k = ac->out_off[s]; k < ac->out_off[s + 1]; k++) {
+            rc = match(data, ac->outs[k].id, end - ac->outs[k].len, end);
+            if (rc != 0) {
+                return rc;
             }
         }
     }
