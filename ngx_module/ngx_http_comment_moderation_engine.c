@@ -573,14 +573,34 @@ cm_engine_normalize(const cm_engine_t *engine, const cm_input_t *in,
 static void
 cm_engine_scan_words(cm_scan_t *sc, cm_field_e f)
 {
-    size_t  i;
+    int               same;
+    size_t            i;
+    const cm_view_t  *c, *d;
 
     sc->field = f;
+
+    /*
+     * Without leetspeak the two compact views are the same bytes, flags and
+     * sources: one search serves both (each still counts its own spans).
+     */
+    c = &sc->res->text[f].view[CM_VIEW_COMPACT];
+    d = &sc->res->text[f].view[CM_VIEW_COMPACT_DELEET];
+
+    same = c->len == d->len && memcmp(c->text, d->text, c->len) == 0
+           && memcmp(c->flags, d->flags, c->len) == 0;
 
     /* cm_engine_views[0], the raw view, has no compact form */
     for (i = 1; i < CM_ENGINE_NVIEWS; i++) {
         sc->view = &sc->res->text[f].view[cm_engine_views[i].compact];
         sc->view_bit = cm_engine_views[i].bit;
+
+        if (same) {
+            if (sc->view_bit == CM_RULE_VIEW_DELEET) {
+                break;
+            }
+
+            sc->view_bit |= CM_RULE_VIEW_DELEET;
+        }
 
         if (sc->view->len == 0) {
             continue;
@@ -596,20 +616,23 @@ cm_engine_scan_words(cm_scan_t *sc, cm_field_e f)
 static int
 cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
 {
-    cm_scan_t            *sc = data;
+    int                   add;
+    unsigned              bits;
     uint32_t             *mark;
+    cm_scan_t            *sc = data;
     const uint8_t        *flags;
     const cm_word_key_t  *wk;
 
     wk = &sc->engine->word_keys[id];
     flags = sc->view->flags;
+    bits = wk->views & sc->view_bit;
 
     /*
      * A key only carries the views its rule reads; whole words at the ends
      * of the key, inside it any boundaries.  Most hits (a key inside a
      * longer word) end here, before the rule is looked at.
      */
-    if (!(wk->views & sc->view_bit)
+    if (bits == 0
         || (!wk->suffix && !(flags[start] & CM_WORD_START))
         || (!wk->prefix && !(flags[end - 1] & CM_WORD_END))
         || !(sc->engine->rules->rules[wk->rule].fields
@@ -618,18 +641,32 @@ cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
         return 0;
     }
 
+    /* spans per view: the folded view's count in bits 0-7, deleet's 8-15 */
     mark = &sc->scratch->rule_mark[wk->rule];
 
     if ((*mark >> CM_ENGINE_GEN_SHIFT) != sc->gen) {
         *mark = sc->gen << CM_ENGINE_GEN_SHIFT;
     }
 
-    if ((*mark & 0xff) >= CM_ENGINE_MAX_SPANS) {
-        return 0;
+    add = 0;
+
+    if ((bits & CM_RULE_VIEW_FOLDED)
+        && (*mark & 0xff) < CM_ENGINE_MAX_SPANS)
+    {
+        *mark += 1;
+        add = 1;
     }
 
-    (*mark)++;
-    cm_engine_add_match(sc, wk->rule, start, end);
+    if ((bits & CM_RULE_VIEW_DELEET)
+        && ((*mark >> 8) & 0xff) < CM_ENGINE_MAX_SPANS)
+    {
+        *mark += 1 << 8;
+        add = 1;
+    }
+
+    if (add) {
+        cm_engine_add_match(sc, wk->rule, start, end);
+    }
 
     return sc->failed;
 }

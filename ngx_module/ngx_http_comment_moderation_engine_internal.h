@@ -115,7 +115,7 @@ typedef struct {
  * as long as the rule set: a mark counts only when it carries the current
  * generation, which each view searched advances.
  */
-#define CM_ENGINE_GEN_SHIFT  8      /* a mark: generation << 8 | count */
+#define CM_ENGINE_GEN_SHIFT  16     /* a mark: generation << 16 | counts */
 #define CM_ENGINE_GEN_MAX    (UINT32_MAX >> CM_ENGINE_GEN_SHIFT)
 
 typedef struct {
