@@ -370,6 +370,7 @@ cm_engine_compile_regexes(cm_engine_t *engine, char *err, size_t err_len)
         er->re = re;
         er->rule = (uint32_t) r;
         er->fields = rule->fields;
+        er->views = rule->views;
 
         for (n = 0; n < CM_FIELD_N; n++) {
             if (rule->fields & CM_FIELD_BIT(n)) {

@@ -64,6 +64,7 @@ typedef struct {
     cm_regex_t         *re;
     uint32_t            rule;
     uint32_t            fields;     /* the rule's CM_FIELD_BIT()s */
+    unsigned            views;      /* the rule's CM_RULE_VIEW_*s */
     unsigned            filtered;   /* CM_RULE_VIEW_*s with literals */
 } cm_engine_regex_t;
 

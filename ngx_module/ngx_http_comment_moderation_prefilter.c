@@ -290,31 +290,53 @@ cm_prefilter_unfiltered(cm_engine_t *engine)
 void
 cm_prefilter_scan(cm_scan_t *sc, cm_field_e f)
 {
+    int                       same;
     size_t                    v, c, u, nu;
     uint32_t                  i;
+    unsigned                  bit;
     const uint32_t           *unfiltered;
+    const cm_view_t          *folded, *deleet;
     const cm_engine_t        *engine;
     const cm_engine_regex_t  *er;
 
     engine = sc->engine;
     sc->field = f;
 
+    /*
+     * Without leetspeak the deleet view is the folded view (same bytes,
+     * same sources): one literal search serves both when regexes read both.
+     */
+    folded = &sc->res->text[f].view[CM_VIEW_FOLDED];
+    deleet = &sc->res->text[f].view[CM_VIEW_DELEET];
+
+    same = (engine->regex_views[f] & CM_RULE_VIEW_TEXT) == CM_RULE_VIEW_TEXT
+           && folded->len == deleet->len
+           && memcmp(folded->text, deleet->text, folded->len) == 0;
+
     for (v = 0; v < CM_ENGINE_NVIEWS; v++) {
-        if (!(engine->regex_views[f] & cm_engine_views[v].bit)) {
+        bit = cm_engine_views[v].bit;
+
+        if (!(engine->regex_views[f] & bit)) {
             continue;
         }
 
         sc->view = &sc->res->text[f].view[cm_engine_views[v].view];
-        sc->view_bit = cm_engine_views[v].bit;
-        sc->gen = cm_engine_next_gen(sc->scratch);
-        sc->ncandidates = 0;
 
-        (void) cm_automaton_search(engine->literals, sc->view->text,
-                                   sc->view->len, cm_prefilter_literal_found, sc);
+        /* the deleet view of a "same" text: the folded pass's candidates */
+        if (!(same && bit == CM_RULE_VIEW_DELEET)) {
+            sc->view_bit = (same && bit == CM_RULE_VIEW_FOLDED)
+                           ? CM_RULE_VIEW_TEXT : bit;
+            sc->gen = cm_engine_next_gen(sc->scratch);
+            sc->ncandidates = 0;
 
-        if (sc->ncandidates > 1) {
-            qsort(sc->candidates, sc->ncandidates, sizeof(uint32_t),
-                  cm_prefilter_u32_cmp);
+            (void) cm_automaton_search(engine->literals, sc->view->text,
+                                       sc->view->len,
+                                       cm_prefilter_literal_found, sc);
+
+            if (sc->ncandidates > 1) {
+                qsort(sc->candidates, sc->ncandidates, sizeof(uint32_t),
+                      cm_prefilter_u32_cmp);
+            }
         }
 
         /* the two sorted lists merged */
@@ -329,6 +351,11 @@ cm_prefilter_scan(cm_scan_t *sc, cm_field_e f)
             {
                 i = sc->candidates[c++];
                 er = &engine->regexes[i];
+
+                /* found for both views, read in the other only */
+                if (!(er->views & bit)) {
+                    continue;
+                }
 
             } else {
                 /* no literal vouched for it: what pcre2 knows may */
