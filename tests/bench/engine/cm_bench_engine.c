@@ -111,6 +111,14 @@ main(int argc, char **argv)
         return 2;
     }
 
+#ifndef CM_BENCH_VECTORSCAN
+    if (vectorscan) {
+        fprintf(stderr, "cm-bench-engine: built without Vectorscan "
+                "(libvectorscan-dev)\n");
+        return 2;
+    }
+#endif
+
     all = cm_bench_read(comments_path, &len);
     if (all == NULL) {
         fprintf(stderr, "cm-bench-engine: cannot read %s\n", comments_path);
@@ -257,12 +265,6 @@ main(int argc, char **argv)
         {
             return 2;
         }
-    }
-#else
-    if (vectorscan) {
-        fprintf(stderr, "cm-bench-engine: built without Vectorscan "
-                "(libvectorscan-dev)\n");
-        return 2;
     }
 #endif
 
