@@ -54,6 +54,7 @@ typedef struct {
     uint32_t          prev;     /* the last two characters */
     uint32_t          prev2;
     uint8_t           prev_cls;
+    uint8_t           non_ascii;    /* a character >= U+0080 */
 } cm_norm_chars_t;
 
 
@@ -257,9 +258,11 @@ cm_norm_decode(const unsigned char *raw, size_t len, const cm_alloc_t *a,
         chars->n = 0;
         chars->todo = 0;
         chars->run = 0;
+        chars->run_spaced = 0;
         chars->prev = 0;
         chars->prev2 = 0;
         chars->prev_cls = CM_UCLASS_OTHER;
+        chars->non_ascii = 0;
 
         for (i = 0; i < len; i += n) {
             cp = raw[i];
@@ -385,6 +388,7 @@ cm_norm_put(cm_norm_chars_t *chars, uint32_t cp, cm_uclass_e cls,
     chars->prev2 = chars->prev;
     chars->prev = cp;
     chars->prev_cls = (uint8_t) cls;
+    chars->non_ascii |= (cp >= 0x80);
 }
 
 
@@ -811,7 +815,14 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
     len[CM_VIEW_COMPACT] = 0;
     len[CM_VIEW_COMPACT_DELEET] = 0;
 
-    for (i = 0; i < chars->n; i++) {
+    /* ASCII only: a byte per character, the compact views at most as long */
+    if (!chars->non_ascii) {
+        len[CM_VIEW_FOLDED] = chars->n;
+        len[CM_VIEW_COMPACT] = chars->n;
+        len[CM_VIEW_COMPACT_DELEET] = chars->n;
+    }
+
+    for (i = 0; i < chars->n && chars->non_ascii; i++) {
         n = cm_utf8_length(c[i].cp);
         len[CM_VIEW_FOLDED] += n;
 
