@@ -82,6 +82,7 @@ struct cm_engine_s {
     uint32_t           *literal_first;  /* [nliterals + 1]: a literal's keys
                                            in literal_keys */
     size_t              nliterals;
+    unsigned            literal_views;  /* CM_RULE_VIEW_*s with literals */
 
     cm_engine_regex_t  *regexes;
     size_t              nregexes;

@@ -177,6 +177,7 @@ cm_prefilter_add(cm_engine_t *engine, cm_prefilter_build_t *pb, uint32_t i,
             key = &pb->keys[pb->nlits++];
             key->regex = i;
             key->views = (uint8_t) views;
+            engine->literal_views |= views;
             key->set = s ? CM_ENGINE_SET_2 : CM_ENGINE_SET_1;
             key->need = need;
         }
@@ -329,9 +330,12 @@ cm_prefilter_scan(cm_scan_t *sc, cm_field_e f)
             sc->gen = cm_engine_next_gen(sc->scratch);
             sc->ncandidates = 0;
 
-            (void) cm_automaton_search(engine->literals, sc->view->text,
-                                       sc->view->len,
-                                       cm_prefilter_literal_found, sc);
+            /* no regex has literals for the view (the raw one, often) */
+            if (engine->literal_views & sc->view_bit) {
+                (void) cm_automaton_search(engine->literals, sc->view->text,
+                                           sc->view->len,
+                                           cm_prefilter_literal_found, sc);
+            }
 
             if (sc->ncandidates > 1) {
                 qsort(sc->candidates, sc->ncandidates, sizeof(uint32_t),
