@@ -42,6 +42,10 @@ typedef struct {
 struct cm_automaton_s {
     uint16_t         cls[256];  /* byte -> class (column) */
     uint32_t         nclasses;
+    uint32_t         row_shift;     /* a row offset, an exact multiple of */
+    uint32_t         row_inverse;   /* nclasses, to its state: shifted by
+                                       nclasses' factors of two, times the
+                                       inverse of the odd rest mod 2^32 */
     uint32_t         nstates;
     uint32_t        *delta;     /* [nstates * nclasses], see above */
     uint32_t        *out_off;   /* [nstates + 1]: own outputs of a state */
@@ -292,7 +296,10 @@ cm_ac_report(const cm_automaton_t *ac, uint32_t e, size_t end,
     int       rc;
     uint32_t  s, k;
 
-    for (s = ac->match[(e >> 1) / ac->nclasses]; s; s = ac->dict[s]) {
+    for (s = ac->match[((e >> 1) >> ac->row_shift) * ac->row_inverse];
+         s;
+         s = ac->dict[s])
+    {
         for (k = ac->out_off[s]; k < ac->out_off[s + 1]; k++) {
             rc = match(data, ac->outs[k].id, end - ac->outs[k].len, end);
             if (rc != 0) {
@@ -395,6 +402,18 @@ cm_ac_classes(cm_automaton_t *ac, const cm_automaton_builder_t *b)
     }
 
     ac->nclasses = n;
+
+    /* dividing by n without a division: see row_shift */
+    for (ac->row_shift = 0; !(n & 1); ac->row_shift++) {
+        n >>= 1;
+    }
+
+    /* Newton's iteration doubles the correct low bits: 3, 6, 12, 24, 48 */
+    ac->row_inverse = n;
+
+    for (c = 0; c < 4; c++) {
+        ac->row_inverse *= 2 - n * ac->row_inverse;
+    }
 }
 
 
