@@ -49,7 +49,7 @@ cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
         res->score += res->hits[i].contribution;
 
         /* reject > queue > accept, the first of a kind wins */
-        if (!rule->shadow && rule->action != CM_ACTION_SCORE
+        if (!cm_rule_silent(rule) && rule->action != CM_ACTION_SCORE
             && (hard == NULL || rule->action > hard->action))
         {
             hard = rule;
@@ -331,7 +331,7 @@ cm_result_rule_names(const cm_result_t *res, char *buf, size_t len)
     for (i = 0; i < res->nhits; i++) {
         rule = res->hits[i].rule;
 
-        if (rule->shadow) {
+        if (cm_rule_silent(rule)) {
             continue;
         }
 

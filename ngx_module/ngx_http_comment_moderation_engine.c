@@ -929,7 +929,8 @@ cm_engine_hit(const cm_engine_t *engine, cm_hit_t *hit, uint32_t r,
     rule = &engine->rules->rules[r];
     hit->rule = rule;
     hit->count = (unsigned) count;
-    hit->contribution = (rule->action == CM_ACTION_SCORE && !rule->shadow)
+    hit->contribution = (rule->action == CM_ACTION_SCORE
+                         && !cm_rule_silent(rule))
                         ? rule->score : 0;
 }
 

@@ -34,6 +34,7 @@
 
 
 #include <stddef.h>
+#include <time.h>
 #include <stdint.h>
 
 
@@ -159,6 +160,7 @@ typedef struct {
     unsigned         min_count; /* matches needed for the rule to fire; 1 */
     char            *note;      /* NULL if none */
     unsigned         shadow:1;  /* counted and logged, no effect */
+    time_t           expires;   /* from then on as if shadow; 0: never */
 
     /* what Redis knows: the rule fires only when its content matched (or
        it has none) and all of these hold */
@@ -171,6 +173,10 @@ typedef struct {
     unsigned         unknown_match:1;   /* "when-unknown match": holds when
                                            Redis did not answer */
 } cm_rule_def_t;
+
+
+/* a rule that changes no decision: a shadow, or past its "expires" */
+int cm_rule_silent(const cm_rule_def_t *rule);
 
 
 /* whether a rule asks Redis: "when" or "limit" */

@@ -882,6 +882,32 @@ test_facts_trusted_author(void **state)
 }
 
 
+/* a rule for a spam wave stops deciding at its "expires", like a shadow */
+static void
+test_expires(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule past words sultanwin action reject "
+                 "expires 2020-01-01\n"
+                 "rule past-score words sultanwin score 7 "
+                 "expires 2020-01-01T08:30\n"
+                 "rule future words megawin action reject "
+                 "expires 2099-12-31T23:59\n");
+
+    check_facts(&rs, state, "main di sultanwin", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.score, 0);
+    assert_int_equal(res.nhits, 2);     /* still counted, as shadows are */
+
+    check_facts(&rs, state, "main di megawin", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+
+    done(&rs);
+}
+
+
 /* a moderator's block and trust, as check.lua reports them */
 static void
 test_facts_moderators(void **state)
@@ -1208,6 +1234,7 @@ main(void)
         cm_test(test_facts_trusted_author),
         cm_test(test_facts_rejections),
         cm_test(test_facts_moderators),
+        cm_test(test_expires),
         cm_test(test_facts_limits),
         cm_test(test_facts_when_unknown),
         cm_test(test_facts_windows),
