@@ -465,6 +465,10 @@ cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
         return rc;
     }
 
+    /* for the thresholds of stricter articles, when deciding */
+    res->article = in->value[CM_FIELD_ARTICLE];
+    res->article_len = in->len[CM_FIELD_ARTICLE];
+
     return cm_engine_scan(engine, a, res);
 }
 

@@ -189,10 +189,24 @@ typedef enum {
 } cm_regex_error_e;
 
 
+/* "threshold queue 3 for article 101, 102": stricter coverage */
+typedef struct {
+    char            *article;
+    size_t           len;
+    int              queue_at;      /* 0: the set's */
+    int              reject_at;     /* 0: the set's */
+    const char      *file;          /* where, for errors */
+    unsigned         line;
+} cm_article_threshold_t;
+
+
 typedef struct {
     cm_rule_def_t   *rules;
     size_t           nrules;
     size_t           nalloc;
+
+    cm_article_threshold_t  *articles;
+    size_t           narticles;
 
     int              queue_at;  /* score >= queue_at: queue; default 5 */
     int              reject_at; /* score >= reject_at: reject; default 10 */

@@ -882,6 +882,47 @@ test_facts_trusted_author(void **state)
 }
 
 
+/* stricter thresholds for some articles (election or SARA coverage) */
+static void
+test_article_thresholds(void **state)
+{
+    cm_input_t   in;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "threshold queue 3 for article 101, \"pemilu-7\"\n"
+                 "threshold reject 6 for article 101\n"
+                 "rule tautan words tautan score 4\n"
+                 "rule promo words promo score 3\n");
+
+    check_facts(&rs, state, "baca tautan", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    text_input(&in, "baca tautan");
+    in.value[CM_FIELD_ARTICLE] = "pemilu-7";
+    in.len[CM_FIELD_ARTICLE] = 8;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 4 >= queue 3 (article pemilu-7)");
+
+    text_input(&in, "baca tautan promo");
+    in.value[CM_FIELD_ARTICLE] = "101";
+    in.len[CM_FIELD_ARTICLE] = 3;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "score 7 >= reject 6 (article 101)");
+
+    /* another article keeps the set's thresholds: not a prefix match */
+    in.value[CM_FIELD_ARTICLE] = "1010";
+    in.len[CM_FIELD_ARTICLE] = 4;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 7 >= queue 5");
+
+    done(&rs);
+}
+
+
 /* a rule for a spam wave stops deciding at its "expires", like a shadow */
 static void
 test_expires(void **state)
@@ -1235,6 +1276,7 @@ main(void)
         cm_test(test_facts_rejections),
         cm_test(test_facts_moderators),
         cm_test(test_expires),
+        cm_test(test_article_thresholds),
         cm_test(test_facts_limits),
         cm_test(test_facts_when_unknown),
         cm_test(test_facts_windows),

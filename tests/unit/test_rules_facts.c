@@ -56,6 +56,15 @@ static const cm_test_pair_t  cm_facts_error_cases[] = {
     { "rule x words y expires 2026-02-30T25:00\n",
       "x.rules:1: bad \"expires\" date \"2026-02-30T25:00\" (write it as "
       "2026-12-31 or 2026-12-31T18:00, UTC)" },
+    { "threshold queue 3 for artikel 5\n",
+      "x.rules:1: \"for\" takes article ids, as in threshold queue 3 for "
+      "article 101, 102" },
+    { "threshold queue 12 for article 7, 8\n",
+      "x.rules:1: for article 7, threshold queue 12 must be less than "
+      "threshold reject 10" },
+    { "threshold queue 3 for article 7,\n",
+      "x.rules:1: the \"article\" list ends with \",\" (to continue it, "
+      "indent the next line)" },
     { "rule x words y expires tomorrow\n",
       "x.rules:1: bad \"expires\" date \"tomorrow\" (write it as "
       "2026-12-31 or 2026-12-31T18:00, UTC)" },
