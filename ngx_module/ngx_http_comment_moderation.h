@@ -80,6 +80,7 @@ typedef struct {
     ngx_str_t                    spool;      /* the file in it */
     time_t                       keep_rejected;
     time_t                       reputation_ttl;
+    ngx_uint_t                   sample_accepted;  /* percent kept */
     ngx_http_conf_ctx_t         *admin;      /* the first admin location's,
                                                 for handoffs */
 } ngx_http_comment_moderation_main_conf_t;
@@ -202,6 +203,8 @@ char *ngx_http_comment_moderation_conf_file_line(ngx_conf_t *cf,
 ngx_int_t ngx_http_comment_moderation_check(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
 ngx_int_t ngx_http_comment_moderation_keep(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+void ngx_http_comment_moderation_keep_accepted(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
 void ngx_http_comment_moderation_decide(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx, const cm_facts_t *facts);

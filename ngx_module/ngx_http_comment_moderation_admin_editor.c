@@ -452,7 +452,8 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
         now = cm_decision_name(res->decision);
 
         /* what happened to it in the end */
-        was = ngx_strcmp(e[1]->str, "approved") == 0 ? "accept"
+        was = (ngx_strcmp(e[1]->str, "approved") == 0
+               || ngx_strcmp(e[1]->str, "accepted") == 0) ? "accept"
               : ngx_strcmp(e[1]->str, "rejected") == 0 ? "reject" : "queue";
 
         if (ngx_strcmp(was, "accept") == 0
