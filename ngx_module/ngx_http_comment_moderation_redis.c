@@ -67,6 +67,10 @@ typedef struct {
     u_char                                     master_host[NGX_SOCKADDR_STRLEN
                                                            + 1];
     ngx_uint_t                                 master_port;
+
+    /* replicas= went unmet: requests do not WAIT until the spool's probe
+       finds them back */
+    ngx_uint_t                                 unreplicated;
 } ngx_http_comment_moderation_redis_t;
 
 
@@ -729,6 +733,12 @@ ngx_http_comment_moderation_redis_sentinel_found(u_char *host, ngx_uint_t port)
     ngx_cpystrn(rd->master_host, host, sizeof(rd->master_host));
     rd->master_port = port;
 
+    /* an answer to a question asked while connected: the old connection is
+       still closing, or the reconnect timer will ask again */
+    if (rd->state != NGX_HTTP_CM_REDIS_CONNECTING || rd->ac != NULL) {
+        return;
+    }
+
     ngx_http_comment_moderation_redis_open((char *) rd->master_host,
                                            rd->master_port);
 }
@@ -1033,6 +1043,8 @@ ngx_http_comment_moderation_redis_replicas(void)
 /*
  * WAIT blocks this connection's later commands until it answers: a short
  * bound (a quarter of timeout=), as replicas on a LAN answer in a round trip.
+ * While the replicas are known to be missing, only background calls (the
+ * spool's) probe: a request's write is spooled at once instead.
  */
 ngx_http_comment_moderation_redis_call_t *
 ngx_http_comment_moderation_redis_wait(
@@ -1047,7 +1059,9 @@ ngx_http_comment_moderation_redis_wait(
 
     rcf = ngx_http_comment_moderation_redis.conf;
 
-    if (rcf == NULL || rcf->replicas == 0) {
+    if (rcf == NULL || rcf->replicas == 0
+        || (for_request && ngx_http_comment_moderation_redis.unreplicated))
+    {
         return NULL;
     }
 
@@ -1075,8 +1089,18 @@ ngx_http_comment_moderation_redis_replicated(redisReply *reply)
     if (reply != NULL && reply->type == REDIS_REPLY_INTEGER
         && reply->integer >= (long long) rd->conf->replicas)
     {
+        if (rd->unreplicated) {
+            rd->unreplicated = 0;
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "comment moderation: redis %V: writes reach %ui "
+                          "replicas again", &rd->conf->name,
+                          rd->conf->replicas);
+        }
+
         return 1;
     }
+
+    rd->unreplicated = 1;
 
     ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                   "comment moderation: redis %V: a write reached %L of "

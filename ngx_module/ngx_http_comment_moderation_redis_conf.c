@@ -96,10 +96,15 @@ ngx_http_comment_moderation_redis_parse_sentinel(ngx_conf_t *cf,
         }
     }
 
-    if (last < 2) {
+    /* "host:port ... host:port": the name was forgotten */
+    if (last < 2
+        || ngx_strlchr(value[last].data, value[last].data + value[last].len,
+                       ':')
+           != NULL)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" needs at least one sentinel address and "
-                           "the master's name", &value[0]);
+                           "the master's name, last", &value[0]);
         return NGX_CONF_ERROR;
     }
 

@@ -30,7 +30,7 @@ my $DRAIN = 15;                 # s: spool tick, reconnects, a loaded machine
 my $master = Test::CM::Redis->start();
 my $replica = Test::CM::Redis->start(replica_of => $master);
 
-my $t = Test::CM->new()->plan(13);
+my $t = Test::CM->new()->plan(16);
 my $t2 = Test::CM->new();
 
 ok($replica->wait_for(sub {
@@ -60,22 +60,28 @@ EOF
 
 my $addresses = join ' ', map { $_->address() } @sentinels;
 
-my $template = http_conf(<<"EOF");
-comment_moderation_redis_sentinel $addresses $NAME timeout=300ms;
-comment_moderation_secret 0123456789abcdef0123;
-comment_moderation_spool_path %%PREFIX%%/spool;
+my $template = redis_hold_conf("comment_moderation_redis_sentinel $addresses "
+    . "$NAME timeout=300ms");
 
-server {
-    listen 127.0.0.1:%%PORT%%;
+# what nginx -t says of a wrong directive
+sub refused {
+    my ($directive) = @_;
+    my ($rc, $out) = $t->nginx_t(redis_hold_conf($directive));
 
-    location /comments {
-        comment_moderation on;
-        comment_moderation_rules %%RULES%%;
-        comment_moderation_queue hold;
-        proxy_pass http://%%BACKEND%%;
-    }
+    return $rc ? $out : "accepted: $out";
 }
-EOF
+
+$t->write_rules($rules);
+
+like(refused("comment_moderation_redis_sentinel $addresses"),
+    qr/needs at least one sentinel address and the master's name/,
+    'a sentinel list without the master\'s name is refused');
+like(refused("comment_moderation_redis_sentinel $addresses $NAME quorum=2"),
+    qr/invalid parameter "quorum=2"/, 'an unknown option is refused');
+like(refused("comment_moderation_redis 127.0.0.1:6379;\n"
+        . "comment_moderation_redis_sentinel $addresses $NAME"),
+    qr/"comment_moderation_redis_sentinel" directive is duplicate/,
+    'one Redis: an address or sentinels');
 
 for my $n ($t, $t2) {
     $n->write_rules($rules);
@@ -200,9 +206,10 @@ do {
 is(scalar @keys, $replica->command('ZCARD', 'cm:q:pending'),
     'as many comments as index entries');
 
-ok(!grep({ -s } glob($t->prefix() . '/spool/comments.spool*'),
-    glob($t2->prefix() . '/spool/comments.spool*')),
-    'the spools are empty');
+# the drainer deletes a spool file once its last record is confirmed
+ok($replica->wait_for(sub {
+    !grep { -s } map { glob($_->prefix() . '/spool/comments.spool*') } $t, $t2
+}, 5), 'the spools are empty');
 
 # the accepted comments reached the backends
 is($t->backend_count() + $t2->backend_count(),
