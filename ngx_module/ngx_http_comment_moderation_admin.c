@@ -23,6 +23,8 @@ typedef enum {
     NGX_HTTP_CM_ADMIN_LIST,
     NGX_HTTP_CM_ADMIN_SHOW,
     NGX_HTTP_CM_ADMIN_AUDIT,
+    NGX_HTTP_CM_ADMIN_RULES,
+    NGX_HTTP_CM_ADMIN_EDITOR,
     NGX_HTTP_CM_ADMIN_ACT,
     NGX_HTTP_CM_ADMIN_BULK
 } ngx_http_comment_moderation_admin_route_e;
@@ -41,13 +43,11 @@ static ngx_int_t ngx_http_comment_moderation_admin_same_origin(
 static void ngx_http_comment_moderation_admin_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx);
-static ngx_int_t ngx_http_comment_moderation_admin_read_start(
-    ngx_http_request_t *r, ngx_http_comment_moderation_admin_ctx_t *ctx);
 static ngx_int_t ngx_http_comment_moderation_admin_list(ngx_http_request_t *r);
+static ngx_int_t ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
+    cm_fields_t *fields);
 static ngx_int_t ngx_http_comment_moderation_admin_action(
     ngx_http_request_t *r, ngx_http_comment_moderation_admin_ctx_t *ctx);
-static void ngx_http_comment_moderation_admin_read_done(void *data,
-    redisReply *reply);
 static void ngx_http_comment_moderation_admin_replied(void *data,
     redisReply *reply);
 static void ngx_http_comment_moderation_admin_cleanup(void *data);
@@ -90,6 +90,7 @@ ngx_int_t
 ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
 {
     ngx_int_t                                 rc;
+    ngx_int_t                                 post;
     ngx_str_t                                 path;
     ngx_http_core_loc_conf_t                 *clcf;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
@@ -143,14 +144,29 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
     path.data += 4;
     path.len -= 4;
 
+    /* the route only names what is missing: one answer per request */
     rc = ngx_http_comment_moderation_admin_route(r, ctx, &path);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,
+                                                  ctx->id.len
+                                                  ? "no such comment"
+                                                  : "no such API call");
     }
 
-    if (ctx->route == NGX_HTTP_CM_ADMIN_ACT
-        || ctx->route == NGX_HTTP_CM_ADMIN_BULK)
-    {
+    post = (ctx->route == NGX_HTTP_CM_ADMIN_ACT
+            || ctx->route == NGX_HTTP_CM_ADMIN_BULK);
+
+    if (ctx->route == NGX_HTTP_CM_ADMIN_EDITOR) {
+        post = ngx_http_comment_moderation_admin_editor_post(&ctx->action);
+
+        if (post == NGX_DECLINED) {
+            return ngx_http_comment_moderation_admin_error(r,
+                                                  NGX_HTTP_NOT_FOUND,
+                                                  "no such API call");
+        }
+    }
+
+    if (post) {
         if (r->method != NGX_HTTP_POST) {
             return ngx_http_comment_moderation_admin_error(r,
                                               NGX_HTTP_NOT_ALLOWED,
@@ -188,7 +204,8 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
 
 
 /* api/session | counts | comments | comments/ID | comments/ID/ACTION |
-   bulk | audit */
+   bulk | audit; NGX_DECLINED for anything else (ctx->id set if it named a
+   comment) */
 static ngx_int_t
 ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx, ngx_str_t *path)
@@ -203,6 +220,7 @@ ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
         { ngx_string("counts"), NGX_HTTP_CM_ADMIN_COUNTS },
         { ngx_string("comments"), NGX_HTTP_CM_ADMIN_LIST },
         { ngx_string("audit"), NGX_HTTP_CM_ADMIN_AUDIT },
+        { ngx_string("rules"), NGX_HTTP_CM_ADMIN_RULES },
         { ngx_string("bulk"), NGX_HTTP_CM_ADMIN_BULK },
     };
 
@@ -217,11 +235,20 @@ ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
         }
     }
 
+    /* rules/VERB: the editors' calls */
+    if (path->len > sizeof("rules/") - 1
+        && ngx_strncmp(path->data, "rules/", sizeof("rules/") - 1) == 0)
+    {
+        ctx->route = NGX_HTTP_CM_ADMIN_EDITOR;
+        ctx->action.data = path->data + sizeof("rules/") - 1;
+        ctx->action.len = path->len - (sizeof("rules/") - 1);
+        return NGX_OK;
+    }
+
     if (path->len <= sizeof("comments/") - 1
         || ngx_strncmp(path->data, "comments/", sizeof("comments/") - 1) != 0)
     {
-        return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,
-                                                  "no such API call");
+        return NGX_DECLINED;
     }
 
     ctx->id.data = path->data + sizeof("comments/") - 1;
@@ -238,8 +265,7 @@ ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
     }
 
     if (!ngx_http_comment_moderation_admin_valid_id(&ctx->id)) {
-        return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,
-                                                  "no such comment");
+        return NGX_DECLINED;
     }
 
     return NGX_OK;
@@ -400,12 +426,19 @@ ngx_http_comment_moderation_admin_body(ngx_http_request_t *r)
     ctx = ngx_http_comment_moderation_admin_ctx(r);
 
     if (ctx->route == NGX_HTTP_CM_ADMIN_ACT
-        || ctx->route == NGX_HTTP_CM_ADMIN_BULK)
+        || ctx->route == NGX_HTTP_CM_ADMIN_BULK
+        || ctx->route == NGX_HTTP_CM_ADMIN_EDITOR)
     {
         rc = ngx_http_comment_moderation_admin_action(r, ctx);
 
     } else {
         rc = ngx_http_comment_moderation_admin_read(r, ctx);
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_comment_moderation_admin_error(r,
+                                                NGX_HTTP_SERVICE_UNAVAILABLE,
+                                                "Redis is unavailable");
     }
 
     if (rc != NGX_DONE) {
@@ -414,26 +447,9 @@ ngx_http_comment_moderation_admin_body(ngx_http_request_t *r)
 }
 
 
+/* NGX_DONE: Redis was asked; NGX_DECLINED: it is unavailable */
 static ngx_int_t
 ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
-    ngx_http_comment_moderation_admin_ctx_t *ctx)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_comment_moderation_admin_read_start(r, ctx);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_comment_moderation_admin_error(r,
-                                                NGX_HTTP_SERVICE_UNAVAILABLE,
-                                                "Redis is unavailable");
-    }
-
-    return rc;
-}
-
-
-static ngx_int_t
-ngx_http_comment_moderation_admin_read_start(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx)
 {
     u_char     *p;
@@ -482,6 +498,9 @@ ngx_http_comment_moderation_admin_read_start(ngx_http_request_t *r,
         return ngx_http_comment_moderation_admin_eval(r,
                    &ngx_http_comment_moderation_admin_audit, args, 2,
                    ngx_http_comment_moderation_admin_read_done);
+
+    case NGX_HTTP_CM_ADMIN_RULES:
+        return ngx_http_comment_moderation_admin_rules(r);
 
     default: /* NGX_HTTP_CM_ADMIN_LIST */
         return ngx_http_comment_moderation_admin_list(r);
@@ -536,9 +555,13 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
         ngx_str_set(&args[2], "0");
     }
 
+    /* a page of 50 unless asked; at most 200 when asked for more */
     n = args[3].len ? ngx_atoi(args[3].data, args[3].len) : NGX_ERROR;
-    if (n == NGX_ERROR || n == 0 || n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+    if (n == NGX_ERROR || n == 0) {
         ngx_str_set(&args[3], "50");
+
+    } else if (n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+        ngx_str_set(&args[3], "200");
     }
 
     return ngx_http_comment_moderation_admin_eval(r,
@@ -547,40 +570,48 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
 }
 
 
-/* api/comments/ID/ACTION, or api/bulk with {"action": .., "ids": [..]} */
+/* The arguments of a POST: a JSON object or a form, as fields. */
 static ngx_int_t
-ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
-    ngx_http_comment_moderation_admin_ctx_t *ctx)
+ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
+    cm_fields_t *fields)
 {
-    ngx_str_t         body, *ids, action, ct;
-    ngx_uint_t        n;
+    u_char           *p;
+    ngx_str_t         body, ct;
     cm_alloc_t        a;
     ngx_chain_t      *cl;
-    cm_fields_t       fields;
     cm_body_rc_e      rc;
     cm_body_error_t   err;
-    const cm_field_t *f;
 
-    ngx_memzero(&fields, sizeof(cm_fields_t));
+    ngx_memzero(fields, sizeof(cm_fields_t));
     a.alloc = ngx_http_comment_moderation_palloc;
     a.data = r->pool;
 
-    /* the arguments are small: one buffer in memory, or none */
+    /* the arguments are small: in memory, in the part read with the
+       headers and the rest, joined here */
     body.len = 0;
     body.data = (u_char *) "";
 
     if (r->request_body && r->request_body->bufs) {
-        cl = r->request_body->bufs;
-
-        if (cl->next || cl->buf->in_file) {
-            return ngx_http_comment_moderation_admin_error(r,
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            if (cl->buf->in_file) {
+                return ngx_http_comment_moderation_admin_error(r,
                                       NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                       "the arguments do not fit in "
                                       "client_body_buffer_size");
+            }
+
+            body.len += cl->buf->last - cl->buf->pos;
         }
 
-        body.data = cl->buf->pos;
-        body.len = cl->buf->last - cl->buf->pos;
+        body.data = ngx_pnalloc(r->pool, body.len + 1);
+        if (body.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = body.data;
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     if (body.len) {
@@ -591,12 +622,37 @@ ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
         }
 
         rc = cm_body_parse((char *) ct.data, ct.len, (char *) body.data,
-                           body.len, &a, &fields, &err);
+                           body.len, &a, fields, &err);
         if (rc != CM_BODY_OK) {
             return ngx_http_comment_moderation_admin_error(r,
                                       NGX_HTTP_BAD_REQUEST,
                                       cm_body_rc_text(rc));
         }
+    }
+
+    return NGX_OK;
+}
+
+
+/* api/comments/ID/ACTION, or api/bulk with {"action": .., "ids": [..]} */
+static ngx_int_t
+ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
+    ngx_http_comment_moderation_admin_ctx_t *ctx)
+{
+    ngx_int_t         rc;
+    ngx_str_t        *ids, action;
+    ngx_uint_t        n;
+    cm_fields_t       fields;
+    const cm_field_t *f;
+
+    rc = ngx_http_comment_moderation_admin_fields(r, &fields);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->route == NGX_HTTP_CM_ADMIN_EDITOR) {
+        return ngx_http_comment_moderation_admin_editor(r, &ctx->action,
+                                                        &fields);
     }
 
     if (ctx->route == NGX_HTTP_CM_ADMIN_ACT) {
@@ -657,35 +713,61 @@ ngx_http_comment_moderation_admin_eval(ngx_http_request_t *r,
     ngx_http_comment_moderation_redis_script_t *script, ngx_str_t *args,
     ngx_uint_t nargs, ngx_http_comment_moderation_redis_handler_pt handler)
 {
+    ngx_str_t                                *all;
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
+
+    all = ngx_palloc(r->pool, (1 + nargs) * sizeof(ngx_str_t));
+    if (all == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the admin scripts' ARGV[1] is the key prefix */
+    all[0] = cmcf->prefix;
+    if (nargs) {
+        ngx_memcpy(&all[1], args, nargs * sizeof(ngx_str_t));
+    }
+
+    return ngx_http_comment_moderation_admin_eval_keys(r, script, 0, all,
+                                                       1 + nargs, handler);
+}
+
+
+/* script(KEYS = args[0 .. nkeys), ARGV = the rest) */
+ngx_int_t
+ngx_http_comment_moderation_admin_eval_keys(ngx_http_request_t *r,
+    ngx_http_comment_moderation_redis_script_t *script, ngx_uint_t nkeys,
+    ngx_str_t *args, ngx_uint_t nargs,
+    ngx_http_comment_moderation_redis_handler_pt handler)
+{
+    u_char                                   *p;
     size_t                                   *argvlen;
     ngx_uint_t                                i;
     const char                              **argv;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
-    ngx_http_comment_moderation_main_conf_t  *cmcf;
 
     ctx = ngx_http_comment_moderation_admin_ctx(r);
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
 
-    argv = ngx_palloc(r->pool, (4 + nargs) * (sizeof(char *) + sizeof(size_t)));
-    if (argv == NULL) {
+    argv = ngx_palloc(r->pool, (3 + nargs) * (sizeof(char *) + sizeof(size_t)));
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (argv == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argvlen = (size_t *) (argv + 4 + nargs);
+    argvlen = (size_t *) (argv + 3 + nargs);
 
     /* argv[0..1] are EVALSHA and the script's sha1 */
-    argv[2] = "0";
-    argvlen[2] = 1;
-    argv[3] = (char *) cmcf->prefix.data;
-    argvlen[3] = cmcf->prefix.len;
+    argv[2] = (char *) p;
+    argvlen[2] = ngx_sprintf(p, "%ui", nkeys) - p;
 
     for (i = 0; i < nargs; i++) {
-        argv[4 + i] = (char *) args[i].data;
-        argvlen[4 + i] = args[i].len;
+        argv[3 + i] = (char *) args[i].data;
+        argvlen[3 + i] = args[i].len;
     }
 
     ctx->reply = handler;
-    ctx->call = ngx_http_comment_moderation_redis_eval(script, 4 + nargs,
+    ctx->call = ngx_http_comment_moderation_redis_eval(script, 3 + nargs,
                                    argv, argvlen,
                                    ngx_http_comment_moderation_admin_replied,
                                    r, 1);
@@ -714,7 +796,7 @@ ngx_http_comment_moderation_admin_replied(void *data, redisReply *reply)
 
 
 /* a read's JSON: a string, or {status, JSON} */
-static void
+void
 ngx_http_comment_moderation_admin_read_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
