@@ -871,7 +871,8 @@ ngx_http_comment_moderation_redis_on_disconnect(const redisAsyncContext *ac,
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+    /* REDIS_OK: we closed it (a failover, a replica, a wrong password) */
+    ngx_log_error(status == REDIS_OK ? NGX_LOG_NOTICE : NGX_LOG_ERR, rd->log, 0,
                   "comment moderation: redis %V: disconnected: %s",
                   &rd->conf->name, status == REDIS_OK ? "closed" : ac->errstr);
 

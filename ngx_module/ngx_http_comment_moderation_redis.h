@@ -5,6 +5,10 @@
  *
  * A circuit breaker answers "unavailable" at once while Redis is known to
  * be down or stalled, so requests do not each pay the full timeout.
+ *
+ * With Sentinel, the master's address is asked of the sentinels at each
+ * connect, checked with ROLE, and asked again while connected, so a
+ * failover is followed; a kept comment can be made to wait for replicas.
  */
 
 #ifndef _NGX_HTTP_COMMENT_MODERATION_REDIS_H_INCLUDED_
