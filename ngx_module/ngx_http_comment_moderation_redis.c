@@ -857,6 +857,7 @@ static void
 ngx_http_comment_moderation_redis_on_disconnect(const redisAsyncContext *ac,
     int status)
 {
+    ngx_uint_t                            level;
     ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
 
     if (rd->ac == ac) {
@@ -872,7 +873,9 @@ ngx_http_comment_moderation_redis_on_disconnect(const redisAsyncContext *ac,
     }
 
     /* REDIS_OK: we closed it (a failover, a replica, a wrong password) */
-    ngx_log_error(status == REDIS_OK ? NGX_LOG_NOTICE : NGX_LOG_ERR, rd->log, 0,
+    level = (status == REDIS_OK) ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+
+    ngx_log_error(level, rd->log, 0,
                   "comment moderation: redis %V: disconnected: %s",
                   &rd->conf->name, status == REDIS_OK ? "closed" : ac->errstr);
 
