@@ -1200,6 +1200,12 @@ ngx_http_comment_moderation_redis_reply(redisAsyncContext *ac, void *r,
             && ngx_http_comment_moderation_redis.conf != NULL
             && ngx_http_comment_moderation_redis.conf->sentinels != NULL)
         {
+            ngx_log_error(NGX_LOG_WARN, ngx_http_comment_moderation_redis.log,
+                          0, "comment moderation: redis %V: %s:%ui answered "
+                          "READONLY, asking the sentinels again",
+                          &ngx_http_comment_moderation_redis.conf->name,
+                          ngx_http_comment_moderation_redis.master_host,
+                          ngx_http_comment_moderation_redis.master_port);
             ngx_http_comment_moderation_redis_drop();
         }
 

@@ -165,7 +165,10 @@ ngx_http_comment_moderation_redis_parse_addr(ngx_conf_t *cf, ngx_str_t *text,
     u.url = *text;
     u.default_port = 6379;
 
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+    /* a sentinel's "unix:" would pass ngx_parse_url(): they are TCP here */
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0
+        || u.family == AF_UNIX)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid redis address \"%V\"%s%s", text,
                            u.err ? ": " : "", u.err ? u.err : "");

@@ -30,7 +30,7 @@ my $DRAIN = 15;                 # s: spool tick, reconnects, a loaded machine
 my $master = Test::CM::Redis->start();
 my $replica = Test::CM::Redis->start(replica_of => $master);
 
-my $t = Test::CM->new()->plan(16);
+my $t = Test::CM->new()->plan(17);
 my $t2 = Test::CM->new();
 
 ok($replica->wait_for(sub {
@@ -78,6 +78,9 @@ like(refused("comment_moderation_redis_sentinel $addresses"),
     'a sentinel list without the master\'s name is refused');
 like(refused("comment_moderation_redis_sentinel $addresses $NAME quorum=2"),
     qr/invalid parameter "quorum=2"/, 'an unknown option is refused');
+like(refused("comment_moderation_redis_sentinel unix:/tmp/s.sock $NAME"),
+    qr{invalid redis address "unix:/tmp/s.sock"},
+    'sentinels are reached over TCP');
 like(refused("comment_moderation_redis 127.0.0.1:6379;\n"
         . "comment_moderation_redis_sentinel $addresses $NAME"),
     qr/"comment_moderation_redis_sentinel" directive is duplicate/,
