@@ -9,7 +9,8 @@
  * renaming it to PATH.<pid>.draining first, so writers start a new one, then
  * reads it under an exclusive flock (which waits out writers that opened it
  * before the rename) and sends the records one by one, in order.  Files left
- * by a worker that died are taken over by the next one.
+ * by a worker that died are taken over by the next one.  With replicas=, a
+ * record leaves the file only once WAIT says the replicas have it too.
  */
 
 #include "ngx_http_comment_moderation.h"
