@@ -7,7 +7,8 @@
 # connects and the spooled comment lands there once.  Then that master is
 # turned into a replica under nginx (REPLICAOF): the next comment's write is
 # answered READONLY, nginx leaves and asks the sentinel again, and once the
-# sentinel names the new master the comment is there, once.
+# sentinel names the new master the comment is there, once.  A reload
+# asks again.
 
 use strict;
 use warnings;
@@ -26,7 +27,7 @@ my $master = Test::CM::Redis->start();
 my $replica = Test::CM::Redis->start(replica_of => $master);
 my $other = Test::CM::Redis->start();
 
-my $t = Test::CM->new()->plan(10);
+my $t = Test::CM->new()->plan(13);
 
 ok($replica->wait_for(sub {
     $replica->info('replication')->{master_link_status} eq 'up'
@@ -153,3 +154,14 @@ ok($t->wait_for_log(qr/connected to the master at 127\.0\.0\.1:$oport\b/,
 
 is($other->wait_for(sub { copies($other, '<two>') }, 10), 1,
     'the comment is in the new master, once');
+
+# a reload: the new worker asks the sentinel and connects, the old one
+# leaves without leaking its connections (checked at shutdown)
+$t->reload();
+
+is($t->wait_for_log_count(
+    qr/connected to the master at 127\.0\.0\.1:$oport\b/, 2, undef, 10), 2,
+    'after a reload, the new worker asks the sentinel and connects');
+is(held('<three>'), 202, 'and keeps comments');
+is($other->wait_for(sub { copies($other, '<three>') }, 5), 1,
+    'in the master, once');
