@@ -7,8 +7,8 @@
 # connects and the spooled comment lands there once.  Then that master is
 # turned into a replica under nginx (REPLICAOF): the next comment's write is
 # answered READONLY, nginx leaves and asks the sentinel again, and once the
-# sentinel names the new master the comment is there, once.  A reload
-# asks again.
+# sentinel names the new master the comment is there, once.  A sentinel
+# that never answers is given up on after its timeout; a reload asks again.
 
 use strict;
 use warnings;
@@ -27,7 +27,11 @@ my $master = Test::CM::Redis->start();
 my $replica = Test::CM::Redis->start(replica_of => $master);
 my $other = Test::CM::Redis->start();
 
-my $t = Test::CM->new()->plan(13);
+# a sentinel that takes connections and never answers
+my $stalled = Test::CM::Redis->start();
+$stalled->pause();
+
+my $t = Test::CM->new()->plan(15);
 
 ok($replica->wait_for(sub {
     $replica->info('replication')->{master_link_status} eq 'up'
@@ -94,8 +98,10 @@ rule tautan
     action queue
 EOF
 
+my $sport = $stalled->port();
+
 $t->run(redis_hold_conf("comment_moderation_redis_sentinel "
-    . "127.0.0.1:$sentinel_port mymaster timeout=300ms"));
+    . "127.0.0.1:$sport 127.0.0.1:$sentinel_port mymaster timeout=300ms"));
 
 my $rport = $replica->port();
 my $mport = $master->port();
@@ -154,6 +160,14 @@ ok($t->wait_for_log(qr/connected to the master at 127\.0\.0\.1:$oport\b/,
 
 is($other->wait_for(sub { copies($other, '<two>') }, 10), 1,
     'the comment is in the new master, once');
+
+# the sentinels are asked in turn, once a second: the stalled one too
+ok($t->wait_for_log(qr/sentinel 127\.0\.0\.1:$sport timed out/, undef, 10),
+    'a sentinel that does not answer is given up after its timeout');
+my $disconnects = () = $t->error_log() =~ /disconnected/g;
+sleep(2);   # two more rounds of questions
+is(scalar(() = $t->error_log() =~ /disconnected/g), $disconnects,
+    'and the connection to the master stays');
 
 # a reload: the new worker asks the sentinel and connects, the old one
 # leaves without leaking its connections (checked at shutdown)
