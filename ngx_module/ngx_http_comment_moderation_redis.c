@@ -68,9 +68,10 @@ typedef struct {
                                                            + 1];
     ngx_uint_t                                 master_port;
 
-    /* replicas= went unmet: requests do not WAIT until the spool's probe
-       finds them back */
+    /* replicas= went unmet: requests do not WAIT until the spool's probe,
+       once a second, finds them back */
     ngx_uint_t                                 unreplicated;
+    ngx_msec_t                                 probed;
 } ngx_http_comment_moderation_redis_t;
 
 
@@ -1052,7 +1053,7 @@ ngx_http_comment_moderation_redis_replicas(void)
  * WAIT blocks this connection's later commands until it answers: a short
  * bound (a quarter of timeout=), as replicas on a LAN answer in a round trip.
  * While the replicas are known to be missing, only background calls (the
- * spool's) probe: a request's write is spooled at once instead.
+ * spool's) probe, once a second: a request's write is spooled at once.
  */
 ngx_http_comment_moderation_redis_call_t *
 ngx_http_comment_moderation_redis_wait(
@@ -1067,10 +1068,19 @@ ngx_http_comment_moderation_redis_wait(
 
     rcf = ngx_http_comment_moderation_redis.conf;
 
-    if (rcf == NULL || rcf->replicas == 0
-        || (for_request && ngx_http_comment_moderation_redis.unreplicated))
-    {
+    if (rcf == NULL || rcf->replicas == 0) {
         return NULL;
+    }
+
+    if (ngx_http_comment_moderation_redis.unreplicated) {
+        if (for_request
+            || ngx_current_msec - ngx_http_comment_moderation_redis.probed
+               < NGX_HTTP_CM_SENTINEL_VERIFY)
+        {
+            return NULL;
+        }
+
+        ngx_http_comment_moderation_redis.probed = ngx_current_msec;
     }
 
     argv[0] = "WAIT";
@@ -1108,7 +1118,10 @@ ngx_http_comment_moderation_redis_replicated(redisReply *reply)
         return 1;
     }
 
-    rd->unreplicated = 1;
+    if (!rd->unreplicated) {
+        rd->unreplicated = 1;
+        rd->probed = ngx_current_msec;
+    }
 
     ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                   "comment moderation: redis %V: a write reached %L of "
