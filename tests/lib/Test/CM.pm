@@ -61,7 +61,7 @@ use Test::CM::HTTP qw/
 /;
 
 our @EXPORT = qw/
-    http_conf $JUDOL_RULE form multipart json_encode json_decode chunked bytes
+    http_conf redis_hold_conf $JUDOL_RULE form multipart json_encode json_decode chunked bytes
 /;
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
@@ -180,6 +180,34 @@ sub http_conf {
 
     return "load_module %%MODULE%%;\n%%GLOBALS%%\nevents {}\n\n"
         . "http {\n    %%TEMPS%%\n\n$inside}\n";
+}
+
+# redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms'
+# [, $more]): the configuration of the Redis tests: that directive, a secret,
+# the spool in the prefix, and /comments judged by %%RULES%%, held comments
+# kept in Redis; $more: lines more in that location
+sub redis_hold_conf {
+    my ($redis, $more) = @_;
+
+    $more = '' unless defined $more;
+    $more =~ s/^(?=.)/        /gm;
+
+    return http_conf(<<"EOF");
+$redis;
+comment_moderation_secret 0123456789abcdef0123;
+comment_moderation_spool_path %%PREFIX%%/spool;
+
+server {
+    listen 127.0.0.1:%%PORT%%;
+
+    location /comments {
+        comment_moderation on;
+        comment_moderation_rules %%RULES%%;
+        comment_moderation_queue hold;
+$more        proxy_pass http://%%BACKEND%%;
+    }
+}
+EOF
 }
 
 # a free port on 127.0.0.1 for a name (the same port each time it is asked)
