@@ -37,7 +37,8 @@ package Test::CM;
 # plan(N) plans N + 1 tests: when the test ends, nginx is stopped (QUIT, so
 # that leaked connections are reported) and error.log is checked as the last
 # test ("no [alert], [crit], [emerg], leaked sockets or crashed workers").
-# CM_TEST_KEEP=1 keeps the prefix, CM_TEST_DEBUG=1 logs at "debug".
+# CM_TEST_KEEP=1 keeps the prefix, CM_TEST_DEBUG=1 logs at "debug",
+# CM_TEST_NO_MASTER=1 runs nginx as one process (master_process off).
 
 use strict;
 use warnings;
@@ -251,7 +252,9 @@ sub expand {
     my $p = $self->{prefix};
 
     my $level = $ENV{CM_TEST_DEBUG} ? 'debug' : 'info';
-    my $globals = "daemon off;\nmaster_process on;\nworker_processes 1;\n"
+    # tests/valgrind/run: one process, under valgrind
+    my $master = $ENV{CM_TEST_NO_MASTER} ? 'off' : 'on';
+    my $globals = "daemon off;\nmaster_process $master;\nworker_processes 1;\n"
         . "pid $p/nginx.pid;\nerror_log $p/error.log $level;\n";
 
     my $temps = join '', map { "${_}_temp_path $p/${_}_temp;\n" }
