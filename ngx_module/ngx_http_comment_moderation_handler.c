@@ -471,18 +471,23 @@ static void
 ngx_http_comment_moderation_finish(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
+    ngx_uint_t         waiting;
     ngx_connection_t  *c;
 
     c = r->connection;
     ctx->checked = 1;
 
+    /* the phases may end the request and free its pool, ctx with it (a
+       client gone over HTTP/2): what comes after must not read ctx */
+    waiting = ctx->waiting;
+    ctx->waiting = 0;
+
     r->read_event_handler = ngx_http_block_reading;
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
 
-    if (ctx->waiting) {
+    if (waiting) {
         /* resumed from a Redis callback, not from nginx's request code */
-        ctx->waiting = 0;
         ngx_http_run_posted_requests(c);
     }
 }
