@@ -7,6 +7,8 @@
 #   make browser    the review page's tests in headless chromium (tests/browser/)
 #   make demo       install what is missing, build, run the demo news site
 #   make bench      install what is missing, build, print the benchmark table
+#   make chaos      the fault-injection ledger, long form (make test runs a
+#                   short one): CM_CHAOS_SECONDS=180 by default
 #
 # NGINX_SRC=/path/to/nginx-x.y.z make   builds against a self-compiled nginx
 # (configured with the same ./configure arguments as that nginx binary).
@@ -39,7 +41,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench clean browser
+        demo eval bench clean browser chaos
 
 all: module tools
 
@@ -151,6 +153,16 @@ browser: $(MODULE)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-all-tests
+
+# comments under faults (Redis killed and paused, nginx reloaded and
+# restarted, the backend down), then a ledger of every one; the same test
+# runs for 35 s inside make test's integration stage
+CM_CHAOS_SECONDS ?= 180
+
+chaos: deps
+	@$(MAKE) --no-print-directory module
+	CM_MODULE=$(MODULE) CM_NGINX=$(NGINX_BIN) CM_CHAOS_SECONDS=$(CM_CHAOS_SECONDS) \
+	  prove -v -I tests/lib tests/integration/17-chaos-ledger.t
 
 demo: deps
 	@$(MAKE) --no-print-directory all
