@@ -5,7 +5,8 @@
 # hold or reject them) to a real nginx with the module, a real redis-server
 # and the recording backend, while the test kills (SIGKILL) and restarts
 # redis-server, pauses it (SIGSTOP/SIGCONT), reloads (HUP) and restarts
-# nginx, stops the backend and makes it answer 500.  Then everything is
+# nginx, kills its worker (SIGKILL), stops the backend and makes it answer
+# 500.  Then everything is
 # healed, the spool drains, and a ledger accounts for every number: accepted
 # at the backend, held in Redis (cm:c:<id>, state pending), rejected and kept
 # (state rejected), or answered with an error the client saw (5xx, or no
@@ -42,6 +43,9 @@ my $redis = Test::CM::Redis->start(
     args => [ '--appendonly', 'yes', '--appendfsync', 'everysec' ]);
 
 my $t = Test::CM->new()->plan(13);
+
+# the worker this test kills; nothing else may die
+$t->allow_log(qr/worker process \d+ exited on signal 9$/);
 
 # the number's own address (and /24): no reputation or flood rule of the
 # shipped rules ties one comment's outcome to another's
@@ -162,6 +166,11 @@ my @FAULTS = (
     },
     'nginx restart' => sub {
         $t->restart();
+    },
+    'nginx worker SIGKILL' => sub {
+        # mid-request, maybe mid-spool: the master starts another, which
+        # takes the dead one's spool over
+        kill 'KILL', $t->worker_pid();
     },
     'backend stopped' => sub {
         $backend->stop();
