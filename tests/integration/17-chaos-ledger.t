@@ -14,7 +14,7 @@
 # stored as another.
 #
 # CM_CHAOS_SECONDS (default 35: the short form in make test; make chaos runs
-# it longer), CM_CHAOS_SENDERS (3), CM_CHAOS_SEED (printed, to replay the
+# it longer), CM_CHAOS_SENDERS (3), CM_CHAOS_WORKERS (nginx's, 2), CM_CHAOS_SEED (printed, to replay the
 # order of the faults).
 
 use strict;
@@ -31,6 +31,7 @@ plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $SECONDS = $ENV{CM_CHAOS_SECONDS} || 35;
 my $SENDERS = $ENV{CM_CHAOS_SENDERS} || 3;
+my $WORKERS = $ENV{CM_CHAOS_WORKERS} || 2;
 my $SEED = $ENV{CM_CHAOS_SEED} || (time() ^ $$) % 100000;
 my $DRAIN = 30;             # s: Redis reconnect backoff (<= 5 s), spool
                             # tick (1 s), a loaded machine
@@ -42,7 +43,8 @@ srand($SEED);
 my $redis = Test::CM::Redis->start(
     args => [ '--appendonly', 'yes', '--appendfsync', 'everysec' ]);
 
-my $t = Test::CM->new()->plan(13);
+# two workers: they write the same spool, and drain it, side by side
+my $t = Test::CM->new(workers => $WORKERS)->plan(13);
 
 # the worker this test kills; nothing else may die
 $t->allow_log(qr/worker process \d+ exited on signal 9$/);
@@ -346,8 +348,8 @@ my @rows = ('accepted at the backend', 'held in Redis (pending)',
     'rejected and kept', 'error seen by the client', 'unaccounted',
     'duplicated', 'contradicted (told one, stored another)');
 
-diag(sprintf "chaos ledger: %d comments from %d senders in %d s, seed %d",
-    $total, $SENDERS, $SECONDS, $SEED);
+diag(sprintf "chaos ledger: %d comments from %d senders to %d nginx workers "
+    . "in %d s, seed %d", $total, $SENDERS, $WORKERS, $SECONDS, $SEED);
 # the faults reached the spool: comments went through it
 my @moves = $t->error_log() =~ /moving spool "[^"]+" \((\d+) bytes\) into redis/g;
 

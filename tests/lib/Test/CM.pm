@@ -87,8 +87,9 @@ $SIG{PIPE} = 'IGNORE';
 
 my @instances;
 
+# new(workers => N): worker_processes (default 1)
 sub new {
-    my ($class) = @_;
+    my ($class, %opts) = @_;
 
     my $nginx = $ENV{CM_NGINX} || '/usr/sbin/nginx';
     my $module = $ENV{CM_MODULE}
@@ -112,6 +113,7 @@ sub new {
         prefix => $prefix,
         ports => {},
         allow => [],
+        workers => $opts{workers} || 1,
     }, $class;
 
     push @instances, $self;
@@ -223,7 +225,8 @@ sub expand {
     my $p = $self->{prefix};
 
     my $level = $ENV{CM_TEST_DEBUG} ? 'debug' : 'info';
-    my $globals = "daemon off;\nmaster_process on;\nworker_processes 1;\n"
+    my $globals = "daemon off;\nmaster_process on;\n"
+        . "worker_processes $self->{workers};\n"
         . "pid $p/nginx.pid;\nerror_log $p/error.log $level;\n";
 
     my $temps = join '', map { "${_}_temp_path $p/${_}_temp;\n" }
@@ -339,7 +342,7 @@ sub _start {
 
 sub pid { $_[0]{pid} }
 
-# the worker's pid (worker_processes 1), waiting for it to be logged
+# the pid of the worker started last, waiting for it to be logged
 sub worker_pid {
     my ($self) = @_;
 
