@@ -8,6 +8,7 @@
  *   _store.c      the comment's Redis calls (check, keep), identity hashes
  *   _admin.c      the moderators' area: review page and JSON API
  *   _admin_act.c  the moderators' actions: approve (release), reject, bulk
+ *   _admin_rules.c  the rules as editors see them, with hits and overturns
  *   _release.c    an approved comment's request, sent to the backend
  */
 
@@ -211,6 +212,8 @@ void *ngx_http_comment_moderation_palloc(void *pool, size_t size);
 void ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     const u_char *data, size_t len, u_char *hex);
 int64_t ngx_http_comment_moderation_now_ms(void);
+ngx_int_t ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
 
 /* the moderators' area */
 ngx_int_t ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r);
@@ -226,6 +229,8 @@ ngx_int_t ngx_http_comment_moderation_admin_eval(ngx_http_request_t *r,
     ngx_http_comment_moderation_redis_script_t *script, ngx_str_t *args,
     ngx_uint_t nargs, ngx_http_comment_moderation_redis_handler_pt handler);
 void ngx_http_comment_moderation_admin_act_init(void);
+void ngx_http_comment_moderation_admin_rules_init(void);
+ngx_int_t ngx_http_comment_moderation_admin_rules(ngx_http_request_t *r);
 ngx_http_comment_moderation_admin_ctx_t *ngx_http_comment_moderation_admin_ctx(
     ngx_http_request_t *r);
 ngx_int_t ngx_http_comment_moderation_admin_ctx_add(ngx_http_request_t *r);

@@ -74,7 +74,7 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "atau ? untuk menutup.</p>\n  </div>\n</div>\n\n<script src=\"review.js\"></script>\n"
     "</body>\n</html>\n";
 
-/* review.css, 12246 bytes */
+/* review.css, 12320 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "/* The moderators' review page: quiet, dense, readable for hours. */\n"
     ":root {\n  --ink: #1c1f24;\n  --muted: #646b75;\n"
@@ -143,7 +143,8 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     ".pick { margin: 4px 0 0; width: 16px; height: 16px; cursor: pointer; }\n"
     "\n.head .who { margin: 0; display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 12px; "
     "min-width: 0; white-space: normal; }\n.name { font-weight: 650; color: var(--ink); overflow-wrap"
-    ": anywhere; }\n.email, .ip { color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }\n"
+    ": anywhere; }\n.name.anon { font-weight: 400; font-style: italic; color: var(--muted); }\n"
+    ".email, .ip { color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }\n"
     ".ip { font-family: ui-monospace, \"DejaVu Sans Mono\", monospace; font-size: 12px; }\n"
     "\n.meta { margin-left: auto; display: flex; align-items: center; gap: 12px; color: var(--muted);"
     " font-size: 13px; white-space: nowrap; }\n.article { color: var(--muted); }\n"
@@ -252,7 +253,7 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "  .head { flex-wrap: wrap; }\n  .meta { margin-left: 28px; }\n"
     "}\n";
 
-/* review.js, 41853 bytes */
+/* review.js, 41987 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "/*\n * The moderators' review page (docs/admin-api.md is its contract).\n"
     " *\n * Every value that comes from a comment is put on the page as text\n"
@@ -325,8 +326,8 @@ static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "    'h.meta': ['Rincian', 'Details'],\n    'h.folded': ['Teks dinormalkan', 'Normalized text'],\n"
     "    'h.version': ['versi aturan', 'rule set version'],\n"
     "    'h.agent': ['peramban', 'browser'],\n    'h.request': ['permintaan', 'request'],\n"
-    "    'link': ['tautan (tidak aktif)', 'link (inactive)'],\n"
-    "    'k.jk': ['komentar berikut / sebelumnya', 'next / previous comment'],\n"
+    "    'noname': ['(tanpa nama)', '(no name)'],\n    'link': ['tautan (tidak aktif)', 'link (inacti"
+    "ve)'],\n    'k.jk': ['komentar berikut / sebelumnya', 'next / previous comment'],\n"
     "    'k.a': ['setujui', 'approve'],\n    'k.r': ['tolak', 'reject'],\n"
     "    'k.t': ['setujui dan percayai penulis', 'approve and trust the author'],\n"
     "    'k.b': ['tolak dan blokir penulis 24 jam', 'reject and block the author for 24 h'],\n"
@@ -520,7 +521,8 @@ static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "    box.type = 'checkbox';\n    box.checked = !!view.selected[c.id];\n"
     "    box.setAttribute('aria-label', 'select');\n    box.dataset.act = 'select';\n"
     "    head.appendChild(box);\n\n    var who = el('div', 'who');\n"
-    "    var name = highlighted(el('button', 'name link'), c.name, c.spans, 'name');\n"
+    "    var name = c.name ? highlighted(el('button', 'name link'), c.name, c.spans, 'name')\n"
+    "      : el('button', 'name link anon', t('noname'));\n"
     "    name.type = 'button';\n    name.dataset.filter = 'author';\n"
     "    name.dataset.value = str(c.email || c.name);\n"
     "    who.appendChild(name);\n    if (c.email) { who.appendChild(highlighted(el('span', 'email'), "
@@ -677,7 +679,7 @@ static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "    waiting.push(d);\n    renderCounts();\n    toastDecision(d, true);\n"
     "  }\n\n  function decisionText(d) {\n    var what = t('done.' + d.action);\n"
     "    return d.items.length > 1 ? t('done.n', { what: what, n: d.items.length })\n"
-    "      : what + ': ' + (str(d.items[0].c.name) || d.items[0].c.id);\n"
+    "      : what + ': ' + (str(d.items[0].c.name) || str(d.items[0].c.author) || d.items[0].c.id);\n"
     "  }\n\n  function undo() {\n    var d = waiting.pop();\n"
     "    if (!d) { return; }\n    clearTimeout(d.timer);\n"
     "    renderCounts();\n    hideToast();\n    // an older decision still waiting can be undone next"

@@ -41,6 +41,14 @@ static ngx_str_t  ngx_http_comment_moderation_header_rules =
     ngx_string("X-Comment-Moderation-Rules");
 static ngx_str_t  ngx_http_comment_moderation_header_error =
     ngx_string("X-Comment-Moderation-Error");
+static ngx_str_t  ngx_http_comment_moderation_header_id =
+    ngx_string("X-Comment-Moderation-Id");
+
+/* what a release carries besides the id (_release.c): never the client's */
+static ngx_str_t  ngx_http_comment_moderation_release_headers[] = {
+    ngx_string("X-Comment-Moderation-Moderator"),
+    ngx_string("X-Comment-Moderation-Client-IP"),
+};
 
 /* by NGX_HTTP_CM_*: headers, variables and logs */
 ngx_str_t  ngx_http_comment_moderation_decision_names[] = {
@@ -110,6 +118,11 @@ ngx_http_comment_moderation_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_comment_moderation_cleanup;
 
     ngx_http_set_ctx(r, ctx, ngx_http_comment_moderation_module);
+
+    /* one id per decision: the backend, the logs and Redis share it */
+    if (ngx_http_comment_moderation_new_id(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (r->headers_in.content_length_n > (off_t) cmlcf->max_body) {
         ctx->checked = 1;
@@ -660,8 +673,9 @@ static ngx_int_t
 ngx_http_comment_moderation_forward(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
-    u_char     *p;
-    ngx_str_t   score;
+    u_char      *p;
+    ngx_str_t    score, none;
+    ngx_uint_t   i;
 
     if (ngx_http_comment_moderation_set_header(r,
                 &ngx_http_comment_moderation_header,
@@ -687,9 +701,26 @@ ngx_http_comment_moderation_forward(ngx_http_request_t *r,
         != NGX_OK
         || ngx_http_comment_moderation_set_header(r,
                 &ngx_http_comment_moderation_header_error, &ctx->error)
+        != NGX_OK
+        || ngx_http_comment_moderation_set_header(r,
+                &ngx_http_comment_moderation_header_id, &ctx->id)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a comment that poses as approved by a moderator: emptied */
+    ngx_str_null(&none);
+
+    for (i = 0; i < sizeof(ngx_http_comment_moderation_release_headers)
+                    / sizeof(ngx_str_t); i++)
+    {
+        if (ngx_http_comment_moderation_set_header(r,
+                    &ngx_http_comment_moderation_release_headers[i], &none)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     return NGX_OK;

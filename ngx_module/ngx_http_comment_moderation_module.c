@@ -848,6 +848,7 @@ ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle)
     keep = ngx_http_comment_moderation_store_scripts_init();
     ngx_http_comment_moderation_admin_scripts_init();
     ngx_http_comment_moderation_admin_act_init();
+    ngx_http_comment_moderation_admin_rules_init();
 
     if (ngx_http_comment_moderation_redis_init_process(cycle, &cmcf->redis)
         != NGX_OK

@@ -42,8 +42,6 @@ static u_char *ngx_http_comment_moderation_key(ngx_pool_t *pool,
     ngx_str_t *prefix, const char *name, const u_char *hash, size_t hash_len);
 static ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
     cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
-static ngx_int_t ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
-    ngx_http_comment_moderation_ctx_t *ctx);
 
 
 /* the identity keys, KEYS[1..5] of check.lua and KEYS[4..8] of store.lua */
@@ -101,9 +99,6 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
 
-    if (ngx_http_comment_moderation_new_id(r, ctx) != NGX_OK) {
-        return NGX_DECLINED;
-    }
 
     ngx_http_comment_moderation_idents(r, ctx, &id);
 
@@ -314,12 +309,6 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
     res = ctx->result;
-
-    if (ctx->id.len == 0
-        && ngx_http_comment_moderation_new_id(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
 
     ngx_http_comment_moderation_idents(r, ctx, &id);
 
@@ -613,7 +602,10 @@ ngx_http_comment_moderation_idents(ngx_http_request_t *r,
 }
 
 
-/* HMAC-SHA1(secret, kind ":" data), first 16 bytes in hex */
+/*
+ * HMAC-SHA1(secret, kind ":" data), first 16 bytes in hex.  The key's inner
+ * and outer pads are hashed once per secret: four identities per comment.
+ */
 void
 ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     const u_char *data, size_t len, u_char *hex)
@@ -622,34 +614,45 @@ ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     size_t      i;
     ngx_sha1_t  sha1;
 
-    ngx_memzero(key, sizeof(key));
+    static ngx_str_t   padded;          /* the secret the pads are of */
+    static ngx_sha1_t  ipad, opad;
 
-    if (secret->len > sizeof(key)) {
-        ngx_sha1_init(&sha1);
-        ngx_sha1_update(&sha1, secret->data, secret->len);
-        ngx_sha1_final(key, &sha1);
+    if (padded.data != secret->data || padded.len != secret->len) {
+        ngx_memzero(key, sizeof(key));
 
-    } else {
-        ngx_memcpy(key, secret->data, secret->len);
+        if (secret->len > sizeof(key)) {
+            ngx_sha1_init(&sha1);
+            ngx_sha1_update(&sha1, secret->data, secret->len);
+            ngx_sha1_final(key, &sha1);
+
+        } else {
+            ngx_memcpy(key, secret->data, secret->len);
+        }
+
+        for (i = 0; i < 64; i++) {
+            pad[i] = key[i] ^ 0x36;
+        }
+
+        ngx_sha1_init(&ipad);
+        ngx_sha1_update(&ipad, pad, 64);
+
+        for (i = 0; i < 64; i++) {
+            pad[i] = key[i] ^ 0x5c;
+        }
+
+        ngx_sha1_init(&opad);
+        ngx_sha1_update(&opad, pad, 64);
+
+        padded = *secret;
     }
 
-    for (i = 0; i < 64; i++) {
-        pad[i] = key[i] ^ 0x36;
-    }
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, pad, 64);
+    sha1 = ipad;
     ngx_sha1_update(&sha1, kind, ngx_strlen(kind));
     ngx_sha1_update(&sha1, ":", 1);
     ngx_sha1_update(&sha1, data, len);
     ngx_sha1_final(inner, &sha1);
 
-    for (i = 0; i < 64; i++) {
-        pad[i] = key[i] ^ 0x5c;
-    }
-
-    ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, pad, 64);
+    sha1 = opad;
     ngx_sha1_update(&sha1, inner, 20);
     ngx_sha1_final(digest, &sha1);
 
@@ -746,7 +749,7 @@ ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
 
 
 /* Ids sort by time and are unique across workers and hosts. */
-static ngx_int_t
+ngx_int_t
 ngx_http_comment_moderation_new_id(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {

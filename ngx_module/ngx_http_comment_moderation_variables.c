@@ -14,7 +14,8 @@ static ngx_int_t ngx_http_comment_moderation_variable(ngx_http_request_t *r,
 typedef enum {
     NGX_HTTP_CM_VAR_DECISION = 0,
     NGX_HTTP_CM_VAR_SCORE,
-    NGX_HTTP_CM_VAR_RULES
+    NGX_HTTP_CM_VAR_RULES,
+    NGX_HTTP_CM_VAR_ID
 } ngx_http_comment_moderation_var_e;
 
 
@@ -30,6 +31,11 @@ static ngx_http_variable_t  ngx_http_comment_moderation_vars[] = {
 
     { ngx_string("comment_moderation_rules"), NULL,
       ngx_http_comment_moderation_variable, NGX_HTTP_CM_VAR_RULES,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* the decision's id: sent to the backend, kept with held comments */
+    { ngx_string("comment_moderation_id"), NULL,
+      ngx_http_comment_moderation_variable, NGX_HTTP_CM_VAR_ID,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -84,6 +90,10 @@ ngx_http_comment_moderation_variable(ngx_http_request_t *r,
 
         s.data = p;
         s.len = ngx_sprintf(p, "%i", ctx->score) - p;
+        break;
+
+    case NGX_HTTP_CM_VAR_ID:
+        s = ctx->id;
         break;
 
     default: /* NGX_HTTP_CM_VAR_RULES */

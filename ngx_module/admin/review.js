@@ -96,6 +96,7 @@
     'h.version': ['versi aturan', 'rule set version'],
     'h.agent': ['peramban', 'browser'],
     'h.request': ['permintaan', 'request'],
+    'noname': ['(tanpa nama)', '(no name)'],
     'link': ['tautan (tidak aktif)', 'link (inactive)'],
     'k.jk': ['komentar berikut / sebelumnya', 'next / previous comment'],
     'k.a': ['setujui', 'approve'],
@@ -460,7 +461,8 @@
     head.appendChild(box);
 
     var who = el('div', 'who');
-    var name = highlighted(el('button', 'name link'), c.name, c.spans, 'name');
+    var name = c.name ? highlighted(el('button', 'name link'), c.name, c.spans, 'name')
+      : el('button', 'name link anon', t('noname'));
     name.type = 'button';
     name.dataset.filter = 'author';
     name.dataset.value = str(c.email || c.name);
@@ -759,7 +761,7 @@
   function decisionText(d) {
     var what = t('done.' + d.action);
     return d.items.length > 1 ? t('done.n', { what: what, n: d.items.length })
-      : what + ': ' + (str(d.items[0].c.name) || d.items[0].c.id);
+      : what + ': ' + (str(d.items[0].c.name) || str(d.items[0].c.author) || d.items[0].c.id);
   }
 
   function undo() {

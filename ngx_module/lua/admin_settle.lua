@@ -11,7 +11,7 @@ local status, err, keep = tonumber(ARGV[9]), ARGV[10], tonumber(ARGV[11])
 local key = P .. 'c:' .. id
 
 local v = redis.call('HMGET', key, 'claim', 'state', 'time', 'author',
-                     'address', 'network')
+                     'address', 'network', 'rules')
 if v[1] ~= token or v[2] ~= 'releasing' then
   return {409, cjson.encode({id = id, ok = false, state = v[2] or 'unknown',
                              error = 'the release was taken over'})}
@@ -19,7 +19,7 @@ end
 
 redis.call('HSET', key, 'state', outcome, 'decided', now, 'moderator', who,
            'status', status, 'error', err)
-redis.call('HDEL', key, 'claim', 'claim_time')
+redis.call('HDEL', key, 'claim', 'claim_time', 'claim_from')
 move(id, 'releasing', outcome, tonumber(v[3]) or now)
 
 if outcome == 'approved' then
@@ -28,6 +28,10 @@ if outcome == 'approved' then
     if hash and hash ~= '' then
       redis.call('HINCRBY', P .. ident.rep .. hash, 'approved', 1)
     end
+  end
+  -- the rules that held or rejected it were wrong this time
+  for rule in string.gmatch(v[7] or '', '[^,]+') do
+    redis.call('HINCRBY', P .. 'overturned', rule, 1)
   end
   if action == 'approve-trust' and v[4] and v[4] ~= '' then
     redis.call('HSET', P .. 'rep:a:' .. v[4], 'trusted', 1)

@@ -19,23 +19,22 @@ local now, id, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local nwin = tonumber(ARGV[4])
 local out = {}
 
+local trusted = 0
 for i = 1, 3 do
-  local v = redis.call('HMGET', KEYS[i], 'seen', 'queued', 'approved', 'rejected')
+  local v = redis.call('HMGET', KEYS[i], 'seen', 'queued', 'approved',
+                       'rejected', 'trusted')
   for j = 1, 4 do out[#out + 1] = tonumber(v[j]) or 0 end
+  if i == 1 then trusted = tonumber(v[5]) or 0 end
   redis.call('HINCRBY', KEYS[i], 'seen', 1)
-  redis.call('HSETNX', KEYS[i], 'first', now)
-  redis.call('HSET', KEYS[i], 'last', now)
   redis.call('EXPIRE', KEYS[i], ttl)
 end
 
-for i = 4, 5 do
-  out[#out + 1] = tonumber(redis.call('GET', KEYS[i])) or 0
-end
-
-out[#out + 1] = tonumber(redis.call('HGET', KEYS[1], 'trusted')) or 0
-for i = 6, 7 do
-  out[#out + 1] = redis.call('EXISTS', KEYS[i])
-end
+local v = redis.call('MGET', KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+out[#out + 1] = tonumber(v[1]) or 0
+out[#out + 1] = tonumber(v[2]) or 0
+out[#out + 1] = trusted
+out[#out + 1] = v[3] and 1 or 0
+out[#out + 1] = v[4] and 1 or 0
 
 for j = 1, nwin do
   local key, len = KEYS[8 + j], tonumber(ARGV[4 + j])

@@ -26,6 +26,8 @@ const HELD = {
   approve: { name: 'Rina Approve', email: `rina${run}@example.com`, text: `Setuju, baca juga https://example.org/opini ${tok('approveme')}` },
   reject: { name: 'Joko Reject', email: `joko${run}@example.com`, text: `Info lengkap di https://example.net/promo ${tok('rejectme')}` },
   undo: { name: 'Tono Undo', email: `tono${run}@example.com`, text: `Menurut saya www.example.co.id/berita ${tok('undome')}` },
+  trust: { name: 'Tari Trust', email: `tari${run}@example.com`, text: `Sumber resmi: https://example.go.id/data ${tok('trustme')}` },
+  block: { name: 'Bima Block', email: `bima${run}@example.com`, text: `Mampir ke https://example.info/klik ${tok('blockme')}` },
   hostile: {
     name: '<img src=x onerror=alert(2)>Mallory', email: `mallory${run}@example.com`,
     text: `<script>alert(1)</script> <img src=x onerror=alert(1)> <a href="javascript:alert(1)">klik</a> `
@@ -140,7 +142,13 @@ test('the moderator sees the held comments, in Indonesian, with counts', async (
   assert.equal(await review.locator('#user').textContent(), LOGIN.username);
   const card = review.locator(`.card:has-text("${tok('approveme')}")`);
   assert.ok((await card.locator('.chip').allTextContents()).includes('link-first-time'));
-  assert.match(await card.locator('.text mark').first().textContent(), /^https:\/\/example\.org/);
+  // the marks are the bytes [start, end) of the text that the API names
+  const [c] = await stateOf(tok('approveme'), 'pending');
+  const raw = Buffer.from(c.text);
+  const want = [...new Set(c.spans.filter((sp) => sp.field === 'text')
+    .map((sp) => raw.subarray(sp.start, sp.end).toString()))];
+  assert.ok(want.length > 0 && want[0].startsWith('https://'), JSON.stringify(c.spans));
+  assert.deepEqual(await card.locator('.text mark').allTextContents(), want);
 });
 
 test('the hostile comment is inert: its markup is text, nothing ran, no dialog', async () => {
@@ -225,12 +233,77 @@ test('a POST without the CSRF token is refused', async () => {
   assert.equal((await stateOf(tok('undome'), 'pending')).length, 1);
 });
 
-test('screenshot of the review page', async () => {
+test('t approves and trusts the author', async () => {
+  await cursorTo(tok('trustme'));
+  await review.keyboard.press('t');
+  await until('it is approved', async () => (await stateOf(tok('trustme'), 'approved')).length === 1, SENT_MS + 8000);
+  const [c] = await stateOf(tok('trustme'), 'approved');
+  const full = await (await moderator.request.get(`${REVIEW}api/comments/${encodeURIComponent(c.id)}`)).json();
+  assert.ok(full.history.author.trusted, JSON.stringify(full.history.author));
+  await until('it is on the article', async () => (await articleText()).includes(tok('trustme')));
+});
+
+test('b rejects and blocks the author: their next comment is refused', async () => {
+  await cursorTo(tok('blockme'));
+  await review.keyboard.press('b');
+  await until('it is rejected', async () => (await stateOf(tok('blockme'), 'rejected')).length === 1, SENT_MS + 8000);
+  const page = await watchedPage(reader);
+  await page.goto(`${BASE}/`);
+  await page.fill('form.comment-form input[name="name"]', HELD.block.name);
+  await page.fill('form.comment-form input[name="email"]', HELD.block.email);
+  await page.fill('form.comment-form textarea[name="comment"]', `Terima kasih beritanya ${tok('blocked')}`);
+  await Promise.all([page.waitForURL(/cm=/), page.click('form.comment-form button[type="submit"]')]);
+  assert.match(page.url(), /cm=rejected/);
+  assert.ok(!(await articleText()).includes(tok('blocked')));
+  await page.close();
+});
+
+test('h shows the author\'s history and the rules\' contributions', async () => {
   await review.reload();
   await review.locator(`.card:has-text("${tok('hostile')}")`).waitFor();
+  await cursorTo(tok('hostile'));
+  await review.keyboard.press('h');
+  const panel = review.locator('.card.cur .history');
+  await panel.locator('.stats').first().waitFor();
+  assert.match(await panel.textContent(), /Penulis.*1\s*dilihat/s);
+  assert.ok((await panel.locator('.hits .chip').allTextContents()).includes('link-url'));
+  assert.match(await panel.locator('.details').textContent(), /POST \/comments application\/x-www-form-urlencoded/);
+});
+
+test('screenshot of the review page', async () => {
   await review.waitForFunction(() => /\d/.test(document.querySelector('[data-count="approved"]').textContent));
   const file = await screenshot(review, 'review.png');
   console.log(`# screenshot: ${file}`);
   assert.ok(fs.statSync(file).size > 10000);
+  assert.deepEqual(review.problems, []);
+});
+
+test('x selects, shift-R rejects the selection in one go; the audit tab lists it', async () => {
+  await review.keyboard.press('Escape');
+  await cursorTo(tok('undome'));
+  await review.keyboard.press('x');
+  await cursorTo(tok('hostile'));
+  await review.keyboard.press('x');
+  assert.match(await review.locator('#bulk-count').textContent(), /^2 terpilih$/);
+  await review.keyboard.press('Shift+R');
+  await until('both are rejected', async () => (await stateOf(tok('undome'), 'rejected')).length === 1
+    && (await stateOf(tok('hostile'), 'rejected')).length === 1, SENT_MS + 8000);
+  assert.equal(await review.locator('.card').count(), 0);
+  await review.keyboard.press('5');
+  await review.locator('.entry').first().waitFor();
+  const log = await review.locator('.entry').allTextContents();
+  assert.ok(log.filter((e) => /moderator/.test(e) && /menolak/.test(e)).length >= 3, log.join('\n'));
+  assert.ok(log.some((e) => /moderator/.test(e) && /menyetujui/.test(e) && /Menunggu \u2192 Disetujui/.test(e)), log.join('\n'));
+  assert.deepEqual(review.problems, []);
+});
+
+test('the rejected tab\'s way back: a approves a rejected comment, and it is published', async () => {
+  await review.keyboard.press('2');
+  await review.locator(`.card:has-text("${tok('undome')}")`).waitFor();
+  await cursorTo(tok('undome'));
+  await review.keyboard.press('a');
+  await until('it is approved', async () => (await stateOf(tok('undome'), 'approved')).length === 1, SENT_MS + 8000);
+  await until('it is on the article', async () => (await articleText()).includes(tok('undome')));
+  assert.equal((await stored(tok('undome'))).length, 1);
   assert.deepEqual(review.problems, []);
 });

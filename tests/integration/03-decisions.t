@@ -12,7 +12,7 @@ use utf8;
 use Test::More;
 use Test::CM;
 
-my $t = Test::CM->new()->plan(51);
+my $t = Test::CM->new()->plan(53);
 
 $t->write_rules(<<'EOF' . $JUDOL_RULE);
 threshold queue 5
@@ -24,10 +24,12 @@ EOF
 $t->run(http_conf(<<'EOF'));
 log_format cm '$request_method $uri $status d=$comment_moderation_decision '
               's=$comment_moderation_score r=$comment_moderation_rules';
+log_format cmid 'id=$comment_moderation_id';
 
 server {
     listen 127.0.0.1:%%PORT%%;
     access_log %%PREFIX%%/cm.log cm;
+    access_log %%PREFIX%%/cmid.log cmid;
 
     comment_moderation on;
     comment_moderation_rules %%RULES%%;
@@ -186,6 +188,10 @@ is($t->backend_count(), $before + 1, 'queue: forwarded');
 is($req->header('X-Comment-Moderation'), 'queue', 'queue: marked');
 is($req->header('X-Comment-Moderation-Score'), '5', 'queue: score');
 is($req->header('X-Comment-Moderation-Rules'), 'link', 'queue: rules');
+my $id = $req->header('X-Comment-Moderation-Id') // '';
+like($id, qr/^[0-9a-f]{25}$/, 'queue: the decision id');
+ok($t->wait_for_log(qr/^id=\Q$id\E$/m, 'cmid.log'),
+    'queue: the same id in $comment_moderation_id');
 is($req->body, $link, 'queue: body unchanged');
 
 ok($t->wait_for_log(qr{POST /comments 200 d=queue s=5 r=link$}m, 'cm.log'),
