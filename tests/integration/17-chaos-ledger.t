@@ -367,6 +367,11 @@ for my $row (@rows) {
 
 diag(sprintf '  %-42s %8d', 'total', sum0(map { $ledger{$_} || 0 } @rows));
 
+# how long the answered ones waited (the faults included)
+my @waits = sort { $a <=> $b } map { $_->[2] } grep { $_->[1] } values %sent;
+diag(sprintf 'answered in: p50 %.3f s, p99 %.3f s, max %.3f s',
+    map { $waits[$_ * $#waits] } 0.5, 0.99, 1) if @waits;
+
 ok(@moves, 'the spool was used and moved into Redis');
 ok($total >= 30 * $SECONDS, "a stream of comments ($total)");
 ok($ledger{$_}, "some $_") for 'accepted at the backend',
