@@ -10,6 +10,7 @@
  * Rule sets live long and are built outside any request: plain malloc/free.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,11 @@ static int cm_stmt_rule(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_stmt_include(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_stmt_set(cm_rules_parser_t *p, cm_rules_stmt_t *st);
+static int cm_rule_name_add(cm_rules_parser_t *p, const char *name,
+    size_t r);
+static void cm_rule_name_put(cm_rules_parser_t *p, const char *name,
+    size_t r);
+static size_t cm_rule_name_hash(const char *name, size_t len);
 
 
 static const cm_statement_t  cm_statements[] = {
@@ -560,8 +566,11 @@ cm_rule_name_check(cm_rules_parser_t *p, cm_rules_stmt_t *st,
     }
 
     /* names differing only in case would confuse the logs */
-    for (i = 0; i < p->rules->nrules; i++) {
-        r = &p->rules->rules[i];
+    for (i = cm_rule_name_hash(t->text, t->len) & (p->names_size - 1);
+         p->names_size != 0 && p->names[i] != 0;
+         i = (i + 1) & (p->names_size - 1))
+    {
+        r = &p->rules->rules[p->names[i] - 1];
 
         if (strlen(r->name) != t->len
             || strncasecmp(r->name, t->text, t->len) != 0)
@@ -703,9 +712,81 @@ cm_rule_add(cm_rules_parser_t *p, cm_rule_def_t *def)
     }
 
     set->rules = rules;
+
+    if (cm_rule_name_add(p, def->name, set->nrules) != 0) {
+        return cm_rules_no_memory(p, def->file);
+    }
+
     set->rules[set->nrules++] = *def;
 
     return CM_RULES_OK;
+}
+
+
+/* Adds rule r's name to the names' table, growing it to stay half empty. */
+static int
+cm_rule_name_add(cm_rules_parser_t *p, const char *name, size_t r)
+{
+    size_t     k, size;
+    uint32_t  *names;
+
+    if (2 * (r + 1) > p->names_size) {
+        size = p->names_size ? 2 * p->names_size : 64;
+
+        names = calloc(size, sizeof(uint32_t));
+        if (names == NULL) {
+            return -1;
+        }
+
+        free(p->names);
+        p->names = names;
+        p->names_size = size;
+
+        /* the rules before r again */
+        for (k = 0; k < r; k++) {
+            cm_rule_name_put(p, p->rules->rules[k].name, k);
+        }
+    }
+
+    cm_rule_name_put(p, name, r);
+
+    return 0;
+}
+
+
+static void
+cm_rule_name_put(cm_rules_parser_t *p, const char *name, size_t r)
+{
+    size_t  i, mask;
+
+    mask = p->names_size - 1;
+
+    for (i = cm_rule_name_hash(name, strlen(name)) & mask;
+         p->names[i] != 0;
+         i = (i + 1) & mask)
+    {
+        /* void */
+    }
+
+    p->names[i] = (uint32_t) r + 1;
+}
+
+
+/* FNV-1a of the name in lower case */
+static size_t
+cm_rule_name_hash(const char *name, size_t len)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char) tolower((unsigned char) name[i]))
+            * 16777619u;
+    }
+
+    return h;
 }
 
 
@@ -897,6 +978,7 @@ cm_rules_load(const cm_rules_source_t *src, const char *path, char *err,
     cm_rules_path_clean(clean);
     rc = cm_load_path(&p, clean, NULL, 0);
     free(clean);
+    free(p.names);
 
     if (rc == CM_RULES_OK) {
         rc = cm_thresholds_check(&p);

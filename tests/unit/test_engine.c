@@ -176,6 +176,55 @@ test_word_boundaries(void **state)
 }
 
 
+/*
+ * The per-thread marks of matching carry a generation that wraps after
+ * 65,535 views searched: across many comments (and the wrap), spans are
+ * counted afresh for each comment, and each regex runs when its literals
+ * are in the comment.
+ */
+static void
+test_generations(void **state)
+{
+    size_t        i;
+    cm_alloc_t    a;
+    cm_input_t    in;
+    cm_arena_t   *arena;
+    cm_result_t   res;
+    rule_set_t    rs;
+
+    (void) state;
+
+    compile(&rs, "rule w words slot, gacor score 1\n"
+                 "rule r regex \"\\bdepo\\s*\\d+\\b\" score 1\n"
+                 "rule n regex \"\\d{4}\" score 1\n");
+
+    for (i = 0; i < 40000; i++) {
+        arena = cm_arena_create();
+        assert_non_null(arena);
+        a = cm_arena_allocator(arena);
+
+        text_input(&in, (i % 2) ? "slot gacor slot, depo 50 tahun 2024"
+                                : "berita hari ini");
+        assert_int_equal(cm_engine_match(rs.engine, &in, &a, &res, NULL),
+                         CM_ENGINE_OK);
+
+        if (i % 2) {
+            assert_int_equal(res.nhits, 3);
+            assert_int_equal(hit(&res, "w")->count, 3);
+            assert_int_equal(hit(&res, "r")->count, 1);
+            assert_int_equal(hit(&res, "n")->count, 1);
+
+        } else {
+            assert_int_equal(res.nhits, 0);
+        }
+
+        cm_arena_destroy(arena);
+    }
+
+    done(&rs);
+}
+
+
 /* a phrase matches across any spacing and punctuation, or none */
 static void
 test_phrases(void **state)
@@ -867,6 +916,8 @@ test_facts_moderators(void **state)
     assert_int_equal(res.decision, CM_DECISION_REJECT);
     assert_string_equal(res.reason, "rule blocked: reject (author "
                                     "blocked = 1)");
+
+    done(&rs);
 }
 
 
@@ -1127,6 +1178,7 @@ static int
 teardown(void **state)
 {
     (void) state;
+    cm_engine_thread_cleanup();
     cm_regex_thread_cleanup();
     return 0;
 }
@@ -1137,6 +1189,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cm_test(test_word_boundaries),
+        cm_test(test_generations),
         cm_test(test_phrases),
         cm_test(test_min_count),
         cm_test(test_shadow),
