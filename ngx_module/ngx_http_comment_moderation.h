@@ -241,6 +241,8 @@ ngx_int_t ngx_http_comment_moderation_admin_eval_keys(ngx_http_request_t *r,
     ngx_http_comment_moderation_redis_handler_pt handler);
 void ngx_http_comment_moderation_admin_read_done(void *data,
     redisReply *reply);
+void ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
     cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
 ngx_int_t ngx_http_comment_moderation_admin_rules(ngx_http_request_t *r);

@@ -465,6 +465,10 @@ cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
         return rc;
     }
 
+    /* for the thresholds of stricter articles, when deciding */
+    res->article = in->value[CM_FIELD_ARTICLE];
+    res->article_len = in->len[CM_FIELD_ARTICLE];
+
     return cm_engine_scan(engine, a, res);
 }
 
@@ -929,7 +933,8 @@ cm_engine_hit(const cm_engine_t *engine, cm_hit_t *hit, uint32_t r,
     rule = &engine->rules->rules[r];
     hit->rule = rule;
     hit->count = (unsigned) count;
-    hit->contribution = (rule->action == CM_ACTION_SCORE && !rule->shadow)
+    hit->contribution = (rule->action == CM_ACTION_SCORE
+                         && !cm_rule_silent(rule))
                         ? rule->score : 0;
 }
 

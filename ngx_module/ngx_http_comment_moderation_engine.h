@@ -104,6 +104,10 @@ typedef struct {
                                                 limit, NULL if none */
     unsigned              limit_errors;
 
+    const char           *article;           /* the input's, for the
+                                                articles' thresholds */
+    size_t                article_len;
+
     int                   score;             /* sum of contributions */
     cm_decision_e         decision;
     const char           *reason;            /* "score 12 >= reject 10",

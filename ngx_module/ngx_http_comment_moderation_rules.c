@@ -36,6 +36,8 @@ static int cm_load_path(cm_rules_parser_t *p, const char *path,
 static int cm_stmt_rule(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_stmt_include(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st);
+static int cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st,
+    int which, int value);
 static int cm_stmt_set(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_rule_name_add(cm_rules_parser_t *p, const char *name,
     size_t r);
@@ -415,9 +417,20 @@ cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st)
         || (v = cm_rules_value(p, st, t)) == NULL
         || cm_rules_number(p, st->file, what[which], v, 1, CM_THRESHOLD_MAX,
                            &value)
-           != CM_RULES_OK
-        || cm_rules_stmt_end(p, st) != CM_RULES_OK)
+           != CM_RULES_OK)
     {
+        return CM_RULES_ERROR;
+    }
+
+    /* threshold queue 3 for article 101, 102 */
+    v = cm_rules_peek(st);
+    if (v != NULL && v->type == CM_RULES_WORD && v->len == 3
+        && memcmp(v->text, "for", 3) == 0)
+    {
+        return cm_threshold_articles(p, st, which, value);
+    }
+
+    if (cm_rules_stmt_end(p, st) != CM_RULES_OK) {
         return CM_RULES_ERROR;
     }
 
@@ -436,6 +449,84 @@ cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st)
     p->reject_last = (unsigned) which;
 
     return CM_RULES_OK;
+}
+
+
+/* "for article ID, ID ...": the threshold of those articles only */
+static int
+cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st, int which,
+    int value)
+{
+    size_t                   i;
+    cm_rules_t              *rules = p->rules;
+    cm_article_threshold_t  *a;
+    const cm_rules_token_t  *f, *k, *id, *c;
+
+    f = &st->tok[st->next++];
+    k = cm_rules_value(p, st, f);
+    if (k == NULL) {
+        return CM_RULES_ERROR;
+    }
+
+    if (k->len != 7 || memcmp(k->text, "article", 7) != 0) {
+        return cm_rules_error(p, st->file, k->line,
+                              "\"for\" takes article ids, as in threshold "
+                              "queue 3 for article 101, 102");
+    }
+
+    for ( ;; ) {
+        id = cm_rules_value(p, st, k);
+        if (id == NULL) {
+            return CM_RULES_ERROR;
+        }
+
+        for (i = 0; i < rules->narticles; i++) {
+            if (rules->articles[i].len == id->len
+                && memcmp(rules->articles[i].article, id->text, id->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == rules->narticles) {
+            a = realloc(rules->articles,
+                        (i + 1) * sizeof(cm_article_threshold_t));
+            if (a == NULL) {
+                return cm_rules_no_memory(p, st->file);
+            }
+
+            rules->articles = a;
+            a = &a[i];
+            memset(a, 0, sizeof(cm_article_threshold_t));
+
+            a->article = strndup(id->text, id->len);
+            if (a->article == NULL) {
+                return cm_rules_no_memory(p, st->file);
+            }
+
+            a->len = id->len;
+            rules->narticles++;
+        }
+
+        a = &rules->articles[i];
+        a->file = st->file;
+        a->line = id->line;
+
+        if (which == 0) {
+            a->queue_at = value;
+        } else {
+            a->reject_at = value;
+        }
+
+        c = cm_rules_peek(st);
+        if (c == NULL || c->type != CM_RULES_COMMA) {
+            break;
+        }
+
+        st->next++;
+    }
+
+    return cm_rules_stmt_end(p, st);
 }
 
 
@@ -476,7 +567,23 @@ cm_stmt_set(cm_rules_parser_t *p, cm_rules_stmt_t *st)
 static int
 cm_thresholds_check(cm_rules_parser_t *p)
 {
-    cm_rules_t  *rules = p->rules;
+    int                      queue_at, reject_at;
+    size_t                   i;
+    cm_rules_t              *rules = p->rules;
+    cm_article_threshold_t  *a;
+
+    for (i = 0; i < rules->narticles; i++) {
+        a = &rules->articles[i];
+        queue_at = a->queue_at ? a->queue_at : rules->queue_at;
+        reject_at = a->reject_at ? a->reject_at : rules->reject_at;
+
+        if (queue_at >= reject_at) {
+            return cm_rules_error(p, a->file, a->line,
+                                  "for article %s, threshold queue %d must "
+                                  "be less than threshold reject %d",
+                                  a->article, queue_at, reject_at);
+        }
+    }
 
     if (rules->queue_at < rules->reject_at) {
         return CM_RULES_OK;
@@ -1010,6 +1117,11 @@ cm_rules_free(cm_rules_t *rules)
         free(rules->files[i]);
     }
 
+    for (i = 0; i < rules->narticles; i++) {
+        free(rules->articles[i].article);
+    }
+
+    free(rules->articles);
     free(rules->rules);
     free(rules->files);
     free(rules);

@@ -21,7 +21,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(38);
+my $t = Test::CM->new()->plan(40);
 
 my $BASE = <<'EOF';
 rule tautan
@@ -220,6 +220,16 @@ is(join(',', map { "$_->{version}:$_->{author}:$_->{note}" }
         @{ $r->json->{versions} }),
     '2:editor:new brand mahjongsakti,1:editor:the base set',
     'versions: newest first, with author and note');
+
+$r = $m->get('editor', 'api/rules/diff?from=1&to=2');
+is_deeply([ map { [$_->{file}, $_->{added}, $_->{removed}] }
+        @{ $r->json->{files} } ],
+    [[ 'default.rules', [ 'rule brand-baru', '    words mahjongsakti',
+        '    score 12', '    note  "a gambling site that appeared this morning"' ],
+        [] ]],
+    'diff: the lines the new version added') or diag($r->raw);
+is($m->get('editor', 'api/rules/diff?from=1&to=9')->status, 404,
+    'diff: an unknown version, 404');
 
 # the rule's hits are counted
 $r = $m->get('editor', 'api/rules');

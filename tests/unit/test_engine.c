@@ -882,6 +882,73 @@ test_facts_trusted_author(void **state)
 }
 
 
+/* stricter thresholds for some articles (election or SARA coverage) */
+static void
+test_article_thresholds(void **state)
+{
+    cm_input_t   in;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "threshold queue 3 for article 101, \"pemilu-7\"\n"
+                 "threshold reject 6 for article 101\n"
+                 "rule tautan words tautan score 4\n"
+                 "rule promo words promo score 3\n");
+
+    check_facts(&rs, state, "baca tautan", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    text_input(&in, "baca tautan");
+    in.value[CM_FIELD_ARTICLE] = "pemilu-7";
+    in.len[CM_FIELD_ARTICLE] = 8;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 4 >= queue 3 (article pemilu-7)");
+
+    text_input(&in, "baca tautan promo");
+    in.value[CM_FIELD_ARTICLE] = "101";
+    in.len[CM_FIELD_ARTICLE] = 3;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "score 7 >= reject 6 (article 101)");
+
+    /* another article keeps the set's thresholds: not a prefix match */
+    in.value[CM_FIELD_ARTICLE] = "1010";
+    in.len[CM_FIELD_ARTICLE] = 4;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 7 >= queue 5");
+
+    done(&rs);
+}
+
+
+/* a rule for a spam wave stops deciding at its "expires", like a shadow */
+static void
+test_expires(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule past words sultanwin action reject "
+                 "expires 2020-01-01\n"
+                 "rule past-score words sultanwin score 7 "
+                 "expires 2020-01-01T08:30\n"
+                 "rule future words megawin action reject "
+                 "expires 2099-12-31T23:59\n");
+
+    check_facts(&rs, state, "main di sultanwin", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.score, 0);
+    assert_int_equal(res.nhits, 2);     /* still counted, as shadows are */
+
+    check_facts(&rs, state, "main di megawin", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+
+    done(&rs);
+}
+
+
 /* a moderator's block and trust, as check.lua reports them */
 static void
 test_facts_moderators(void **state)
@@ -1208,6 +1275,8 @@ main(void)
         cm_test(test_facts_trusted_author),
         cm_test(test_facts_rejections),
         cm_test(test_facts_moderators),
+        cm_test(test_expires),
+        cm_test(test_article_thresholds),
         cm_test(test_facts_limits),
         cm_test(test_facts_when_unknown),
         cm_test(test_facts_windows),
