@@ -7,6 +7,8 @@
 #   make browser    the review page's tests in headless chromium (tests/browser/)
 #   make demo       install what is missing, build, run the demo news site
 #   make bench      install what is missing, build, print the benchmark table
+#   make chaos      the fault-injection ledger, long form (make test runs a
+#                   short one): CM_CHAOS_SECONDS=180 by default
 #   make deb        the Debian package libnginx-mod-http-comment-moderation
 #                   (debian/, built with debhelper into build/deb/)
 #
@@ -48,7 +50,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench bench-engine clean browser deb deb-test valgrind
+        demo eval bench bench-engine clean browser deb deb-test valgrind chaos
 
 all: module tools
 
@@ -160,6 +162,16 @@ browser: $(MODULE)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-all-tests
+
+# comments under faults (Redis killed and paused, nginx reloaded and
+# restarted, the backend down), then a ledger of every one; the same test
+# runs for 35 s inside make test's integration stage
+CM_CHAOS_SECONDS ?= 180
+
+chaos: deps
+	@$(MAKE) --no-print-directory module
+	CM_MODULE=$(MODULE) CM_NGINX=$(NGINX_BIN) CM_CHAOS_SECONDS=$(CM_CHAOS_SECONDS) \
+	  prove -v -I tests/lib tests/integration/21-chaos-ledger.t
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -3,9 +3,11 @@
  *
  * Record: "CM1 <nargs>\n" then each argument as "<length>\n<bytes>\n".
  *
- * Writers open the file, take a shared flock, check that the path still
- * names the file they opened (a drainer may have just renamed it), append
- * one record with one write(), fsync and close.  A worker drains a file by
+ * Writers open the file, take an exclusive flock, check that the path
+ * still names the file they opened (a drainer may have just renamed it),
+ * append one record with one write(), fsync and close.  A write cut short
+ * (a full disk) is truncated away: a torn record would stop the drain
+ * before the records appended after it, whose clients were answered.  A worker drains a file by
  * renaming it to PATH.<pid>.draining first, so writers start a new one, then
  * reads it under an exclusive flock (which waits out writers that opened it
  * before the rename) and sends the records one by one, in order.  Files left
@@ -69,6 +71,7 @@ ngx_http_comment_moderation_spool_append(ngx_str_t *path, int argc,
     size_t        size;
     ssize_t       n;
     ngx_fd_t      fd;
+    ngx_err_t     err;
     ngx_uint_t    tries;
     struct stat   opened, named;
 
@@ -97,7 +100,7 @@ ngx_http_comment_moderation_spool_append(ngx_str_t *path, int argc,
             break;
         }
 
-        if (flock(fd, LOCK_SH) == -1
+        if (flock(fd, LOCK_EX) == -1
             || fstat(fd, &opened) == -1
             || stat((char *) path->data, &named) == -1
             || opened.st_ino != named.st_ino
@@ -110,9 +113,26 @@ ngx_http_comment_moderation_spool_append(ngx_str_t *path, int argc,
 
         n = write(fd, buf, p - buf);
 
-        if (n != p - buf || fsync(fd) == -1) {
-            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+        if (n != p - buf) {
+            /* a short write sets no errno: the disk is full */
+            err = (n == -1) ? ngx_errno : NGX_ENOSPC;
+
+            if (n > 0 && ftruncate(fd, opened.st_size) == -1) {
+                ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                              "comment moderation: cannot truncate the torn "
+                              "record at the end of spool \"%V\"", path);
+            }
+
+            ngx_log_error(NGX_LOG_CRIT, log, err,
                           "comment moderation: cannot write spool \"%V\"",
+                          path);
+            close(fd);
+            break;
+        }
+
+        if (fsync(fd) == -1) {
+            ngx_log_error(NGX_LOG_CRIT, log, ngx_errno,
+                          "comment moderation: cannot fsync spool \"%V\"",
                           path);
             close(fd);
             break;

@@ -88,8 +88,9 @@ $SIG{PIPE} = 'IGNORE';
 
 my @instances;
 
+# new(workers => N): worker_processes (default 1)
 sub new {
-    my ($class) = @_;
+    my ($class, %opts) = @_;
 
     my $nginx = $ENV{CM_NGINX} || '/usr/sbin/nginx';
     my $module = $ENV{CM_MODULE}
@@ -113,6 +114,7 @@ sub new {
         prefix => $prefix,
         ports => {},
         allow => [],
+        workers => $opts{workers} || 1,
     }, $class;
 
     push @instances, $self;
@@ -254,7 +256,8 @@ sub expand {
     my $level = $ENV{CM_TEST_DEBUG} ? 'debug' : 'info';
     # tests/valgrind/run: one process, under valgrind
     my $master = $ENV{CM_TEST_NO_MASTER} ? 'off' : 'on';
-    my $globals = "daemon off;\nmaster_process $master;\nworker_processes 1;\n"
+    my $globals = "daemon off;\nmaster_process $master;\n"
+        . "worker_processes $self->{workers};\n"
         . "pid $p/nginx.pid;\nerror_log $p/error.log $level;\n";
 
     my $temps = join '', map { "${_}_temp_path $p/${_}_temp;\n" }
@@ -370,7 +373,7 @@ sub _start {
 
 sub pid { $_[0]{pid} }
 
-# the worker's pid (worker_processes 1), waiting for it to be logged
+# the pid of the worker started last, waiting for it to be logged
 sub worker_pid {
     my ($self) = @_;
 

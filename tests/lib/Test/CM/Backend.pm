@@ -10,6 +10,10 @@ package Test::CM::Backend;
 # The status it answers: "cm_status=NNN" in the request's query, else the
 # number in the file "status" in its directory (a test may change it at any
 # time), else 200.
+#
+# Failures to inject: stop() and start() again on the same port and
+# directory (restart()): requests meanwhile are refused; the numbering goes
+# on where it stopped.
 
 use strict;
 use warnings;
@@ -21,32 +25,53 @@ use Time::HiRes qw/ sleep /;
 
 use Test::CM::Message qw/ slurp spew /;
 
-# Test::CM::Backend->start($dir): listens on a free 127.0.0.1 port, forks
+# Test::CM::Backend->start($dir [, port => N]): listens on 127.0.0.1 (a
+# free port unless given), forks
 sub start {
-    my ($class, $dir) = @_;
+    my ($class, $dir, %opts) = @_;
 
     mkdir $dir or die "$dir: $!" unless -d $dir;
+
+    my $self = bless {
+        dir => $dir,
+        port => $opts{port} || 0,
+        owner => $$,
+    }, $class;
+
+    return $self->_fork();
+}
+
+# restart(): stopped (if running) and started again on the same port
+sub restart {
+    my ($self) = @_;
+
+    $self->stop();
+
+    return $self->_fork();
+}
+
+sub _fork {
+    my ($self) = @_;
 
     my $listen = IO::Socket::INET->new(
         Proto => 'tcp',
         LocalAddr => '127.0.0.1',
-        LocalPort => 0,
+        LocalPort => $self->{port},
         Listen => 128,
         ReuseAddr => 1,
-    ) or die "backend: cannot listen: $!";
+    ) or die "backend: cannot listen on port $self->{port}: $!";
 
-    my $self = bless {
-        dir => $dir,
-        port => $listen->sockport,
-        owner => $$,
-    }, $class;
+    $self->{port} = $listen->sockport;
+
+    # after a restart the numbers go on: no request file is overwritten
+    my $first = $self->count();
 
     my $pid = fork();
     die "backend: fork: $!" unless defined $pid;
 
     if ($pid == 0) {
         $SIG{TERM} = sub { _exit(0) };
-        eval { $self->_serve($listen) };
+        eval { $self->_serve($listen, $first) };
         _exit(0);
     }
 
@@ -97,10 +122,11 @@ sub requests {
     my ($self) = @_;
 
     opendir my $dh, $self->{dir} or return ();
-    my @heads = sort grep { /^\d+\.head$/ } readdir $dh;
+    my @heads = sort { $a <=> $b } map { /^(\d+)\.head$/ ? $1 : () }
+        readdir $dh;
     closedir $dh;
 
-    return map { $self->_load($_) } @heads;
+    return map { $self->_load("$_.head") } @heads;
 }
 
 sub count {
@@ -137,10 +163,9 @@ sub _load {
 # the server process
 
 sub _serve {
-    my ($self, $listen) = @_;
+    my ($self, $listen, $n) = @_;
     my $parent = getppid();
     my $sel = IO::Select->new($listen);
-    my $n = 0;
 
     while (1) {
         # the test process is gone (killed hard): do not linger
