@@ -144,9 +144,13 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
     path.data += 4;
     path.len -= 4;
 
+    /* the route only names what is missing: one answer per request */
     rc = ngx_http_comment_moderation_admin_route(r, ctx, &path);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,
+                                                  ctx->id.len
+                                                  ? "no such comment"
+                                                  : "no such API call");
     }
 
     if (ctx->route == NGX_HTTP_CM_ADMIN_ACT
@@ -189,7 +193,8 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
 
 
 /* api/session | counts | comments | comments/ID | comments/ID/ACTION |
-   bulk | audit */
+   bulk | audit; NGX_DECLINED for anything else (ctx->id set if it named a
+   comment) */
 static ngx_int_t
 ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx, ngx_str_t *path)
@@ -222,8 +227,7 @@ ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
     if (path->len <= sizeof("comments/") - 1
         || ngx_strncmp(path->data, "comments/", sizeof("comments/") - 1) != 0)
     {
-        return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,
-                                                  "no such API call");
+        return NGX_DECLINED;
     }
 
     ctx->id.data = path->data + sizeof("comments/") - 1;
@@ -240,8 +244,7 @@ ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
     }
 
     if (!ngx_http_comment_moderation_admin_valid_id(&ctx->id)) {
-        return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,
-                                                  "no such comment");
+        return NGX_DECLINED;
     }
 
     return NGX_OK;
@@ -541,9 +544,13 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
         ngx_str_set(&args[2], "0");
     }
 
+    /* a page of 50 unless asked; at most 200 when asked for more */
     n = args[3].len ? ngx_atoi(args[3].data, args[3].len) : NGX_ERROR;
-    if (n == NGX_ERROR || n == 0 || n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+    if (n == NGX_ERROR || n == 0) {
         ngx_str_set(&args[3], "50");
+
+    } else if (n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+        ngx_str_set(&args[3], "200");
     }
 
     return ngx_http_comment_moderation_admin_eval(r,
@@ -557,6 +564,7 @@ static ngx_int_t
 ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx)
 {
+    u_char           *p;
     ngx_str_t         body, *ids, action, ct;
     ngx_uint_t        n;
     cm_alloc_t        a;
@@ -570,22 +578,32 @@ ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
     a.alloc = ngx_http_comment_moderation_palloc;
     a.data = r->pool;
 
-    /* the arguments are small: one buffer in memory, or none */
+    /* the arguments are small: in memory, in the part read with the
+       headers and the rest, joined here */
     body.len = 0;
     body.data = (u_char *) "";
 
     if (r->request_body && r->request_body->bufs) {
-        cl = r->request_body->bufs;
-
-        if (cl->next || cl->buf->in_file) {
-            return ngx_http_comment_moderation_admin_error(r,
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            if (cl->buf->in_file) {
+                return ngx_http_comment_moderation_admin_error(r,
                                       NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                       "the arguments do not fit in "
                                       "client_body_buffer_size");
+            }
+
+            body.len += cl->buf->last - cl->buf->pos;
         }
 
-        body.data = cl->buf->pos;
-        body.len = cl->buf->last - cl->buf->pos;
+        body.data = ngx_pnalloc(r->pool, body.len + 1);
+        if (body.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = body.data;
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     if (body.len) {

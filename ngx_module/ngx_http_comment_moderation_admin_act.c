@@ -41,6 +41,10 @@ static void ngx_http_comment_moderation_act_continue(ngx_http_request_t *r,
     ngx_http_comment_moderation_act_t *act, ngx_int_t rc);
 static void ngx_http_comment_moderation_act_claimed(void *data,
     redisReply *reply);
+static void ngx_http_comment_moderation_act_unclaim(ngx_http_request_t *r,
+    ngx_http_comment_moderation_act_t *act);
+static void ngx_http_comment_moderation_act_unclaimed(void *data,
+    redisReply *reply);
 static void ngx_http_comment_moderation_act_released(ngx_http_request_t *r,
     void *data, ngx_uint_t status);
 static ngx_int_t ngx_http_comment_moderation_act_settle(ngx_http_request_t *r,
@@ -64,6 +68,7 @@ static ngx_int_t ngx_http_comment_moderation_act_now(ngx_http_request_t *r,
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_claim_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_settle_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_reject_script;
+static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_unclaim_script;
 
 
 void
@@ -78,6 +83,9 @@ ngx_http_comment_moderation_admin_act_init(void)
     ngx_http_comment_moderation_redis_script_init(
         &ngx_http_comment_moderation_reject_script,
         ngx_http_comment_moderation_lua_admin_reject);
+    ngx_http_comment_moderation_redis_script_init(
+        &ngx_http_comment_moderation_unclaim_script,
+        ngx_http_comment_moderation_lua_admin_unclaim);
 }
 
 
@@ -270,6 +278,10 @@ ngx_http_comment_moderation_act_claimed(void *data, redisReply *reply)
     ctx = ngx_http_comment_moderation_admin_ctx(r);
     act = ctx->act;
 
+    if (reply == NULL) {
+        ngx_http_comment_moderation_act_unclaim(r, act);
+    }
+
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 9
         || reply->element[0]->type != REDIS_REPLY_INTEGER
@@ -320,6 +332,58 @@ ngx_http_comment_moderation_act_claimed(void *data, redisReply *reply)
 next:
 
     ngx_http_comment_moderation_act_continue(r, act, rc);
+}
+
+
+/*
+ * The claim's answer was lost (Redis too slow, or gone): if Redis made it,
+ * nobody releases the comment, and it would wait "releasing" until the
+ * claim goes stale.  The unclaim follows the claim on the connection, so
+ * Redis runs it after; it needs no request to answer to.
+ */
+static void
+ngx_http_comment_moderation_act_unclaim(ngx_http_request_t *r,
+    ngx_http_comment_moderation_act_t *act)
+{
+    size_t                                    argvlen[7];
+    const char                               *argv[7];
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
+
+    /* argv[0..1] are EVALSHA and the script's sha1 */
+    argv[2] = "0";
+    argvlen[2] = 1;
+    argv[3] = (char *) cmcf->prefix.data;
+    argvlen[3] = cmcf->prefix.len;
+    argv[4] = (char *) act->ids[act->next].data;
+    argvlen[4] = act->ids[act->next].len;
+    argv[5] = (char *) act->token.data;
+    argvlen[5] = act->token.len;
+    argv[6] = (char *) act->keep.data;
+    argvlen[6] = act->keep.len;
+
+    if (ngx_http_comment_moderation_redis_eval(
+            &ngx_http_comment_moderation_unclaim_script, 7, argv, argvlen,
+            ngx_http_comment_moderation_act_unclaimed, NULL, 0)
+        == NULL)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "comment moderation: comment %V: Redis is away, its "
+                      "claim (if made) stays until it goes stale",
+                      &act->ids[act->next]);
+    }
+}
+
+
+static void
+ngx_http_comment_moderation_act_unclaimed(void *data, redisReply *reply)
+{
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "comment moderation: a claim whose answer was lost "
+                      "was given back");
+    }
 }
 
 

@@ -44,6 +44,12 @@ static ngx_str_t  ngx_http_comment_moderation_header_error =
 static ngx_str_t  ngx_http_comment_moderation_header_id =
     ngx_string("X-Comment-Moderation-Id");
 
+/* what a release carries besides the id (_release.c): never the client's */
+static ngx_str_t  ngx_http_comment_moderation_release_headers[] = {
+    ngx_string("X-Comment-Moderation-Moderator"),
+    ngx_string("X-Comment-Moderation-Client-IP"),
+};
+
 /* by NGX_HTTP_CM_*: headers, variables and logs */
 ngx_str_t  ngx_http_comment_moderation_decision_names[] = {
     ngx_null_string,
@@ -667,8 +673,9 @@ static ngx_int_t
 ngx_http_comment_moderation_forward(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
-    u_char     *p;
-    ngx_str_t   score;
+    u_char      *p;
+    ngx_str_t    score, none;
+    ngx_uint_t   i;
 
     if (ngx_http_comment_moderation_set_header(r,
                 &ngx_http_comment_moderation_header,
@@ -700,6 +707,20 @@ ngx_http_comment_moderation_forward(ngx_http_request_t *r,
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a comment that poses as approved by a moderator: emptied */
+    ngx_str_null(&none);
+
+    for (i = 0; i < sizeof(ngx_http_comment_moderation_release_headers)
+                    / sizeof(ngx_str_t); i++)
+    {
+        if (ngx_http_comment_moderation_set_header(r,
+                    &ngx_http_comment_moderation_release_headers[i], &none)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     return NGX_OK;

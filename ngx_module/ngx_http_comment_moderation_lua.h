@@ -225,8 +225,14 @@ static const char  ngx_http_comment_moderation_lua_admin_claim[] =
     "  return {409, cjson.encode({id = id, ok = false, state = state, error = why})}\n"
     "end\n"
     "\n"
+    "-- where an unclaim (admin_unclaim.lua) returns it; a stale claim's own\n"
+    "local from = state\n"
+    "if stale then\n"
+    "  from = redis.call('HGET', key, 'claim_from') or 'pending'\n"
+    "end\n"
+    "\n"
     "redis.call('HSET', key, 'state', 'releasing', 'claim', token,\n"
-    "           'claim_time', now, 'moderator', who)\n"
+    "           'claim_time', now, 'claim_from', from, 'moderator', who)\n"
     "-- a rejected comment would expire: being approved, it stays\n"
     "redis.call('PERSIST', key)\n"
     "move(id, state, 'releasing', tonumber(v[7]) or now)\n"
@@ -442,7 +448,7 @@ static const char  ngx_http_comment_moderation_lua_admin_settle[] =
     "\n"
     "redis.call('HSET', key, 'state', outcome, 'decided', now, 'moderator', who,\n"
     "           'status', status, 'error', err)\n"
-    "redis.call('HDEL', key, 'claim', 'claim_time')\n"
+    "redis.call('HDEL', key, 'claim', 'claim_time', 'claim_from')\n"
     "move(id, 'releasing', outcome, tonumber(v[3]) or now)\n"
     "\n"
     "if outcome == 'approved' then\n"
@@ -517,6 +523,33 @@ static const char  ngx_http_comment_moderation_lua_admin_show[] =
     "\n"
     "return {200, comment:sub(1, -2) .. ',\"history\":{' .. table.concat(history, ',')\n"
     "             .. '}}'}\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_unclaim[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- Gives back a claim whose answer nginx never got (Redis answered too late,\n"
+    "-- or the connection broke): the comment returns to the state it was claimed\n"
+    "-- from, to be approved again now rather than when the claim goes stale.\n"
+    "-- Sent after the claim on the same connection, it runs after it.\n"
+    "-- ARGV[1] P   ARGV[2] id   ARGV[3] token of the claim   ARGV[4] keep, s\n"
+    "-- Returns 1 if given back, 0 if there was no such claim (never made, or\n"
+    "-- settled meanwhile).\n"
+    "local id, token, keep = ARGV[2], ARGV[3], tonumber(ARGV[4]) or 0\n"
+    "local key = P .. 'c:' .. id\n"
+    "\n"
+    "local v = redis.call('HMGET', key, 'state', 'claim', 'claim_from', 'time')\n"
+    "if v[1] ~= 'releasing' or v[2] ~= token or not v[3] then\n"
+    "  return 0\n"
+    "end\n"
+    "\n"
+    "redis.call('HSET', key, 'state', v[3])\n"
+    "redis.call('HDEL', key, 'claim', 'claim_time', 'claim_from')\n"
+    "move(id, 'releasing', v[3], tonumber(v[4]) or 0)\n"
+    "-- the claim kept a rejected comment from expiring: it expires again\n"
+    "if v[3] == 'rejected' and keep > 0 then\n"
+    "  redis.call('EXPIRE', key, keep)\n"
+    "end\n"
+    "\n"
+    "return 1\n";
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_LUA_H_INCLUDED_ */

@@ -543,7 +543,11 @@ ngx_http_comment_moderation_redis_issue(
         return NGX_ERROR;
     }
 
-    ngx_add_timer(&call->timer, rd->conf->timeout);
+    /* a call nobody waits for has no timeout: hiredis frees it */
+    if (!call->done) {
+        ngx_add_timer(&call->timer, rd->conf->timeout);
+    }
+
     call->sent = ngx_http_comment_moderation_clock_us();
 
     return NGX_OK;
@@ -579,12 +583,12 @@ ngx_http_comment_moderation_redis_reply(redisAsyncContext *ac, void *r,
         ngx_del_timer(&call->timer);
     }
 
-    if (call->done) {
-        ngx_free(call);
-        return;
-    }
-
-    /* after a Redis restart or SCRIPT FLUSH: send the body once */
+    /*
+     * After a Redis restart or SCRIPT FLUSH: send the body once.  Also when
+     * nobody waits for the answer any more (a moderator who left while the
+     * outcome of a release was being recorded): a script that was sent has
+     * its effect whether Redis had it cached or not.
+     */
     if (reply != NULL && call->script != NULL && !call->retried
         && reply->type == REDIS_REPLY_ERROR
         && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
@@ -603,6 +607,11 @@ ngx_http_comment_moderation_redis_reply(redisAsyncContext *ac, void *r,
         }
 
         reply = NULL;
+    }
+
+    if (call->done) {
+        ngx_free(call);
+        return;
     }
 
     if (reply == NULL) {

@@ -43,7 +43,8 @@ ngx_http_comment_moderation_release(ngx_http_request_t *r,
     ngx_http_comment_moderation_release_t *rel,
     ngx_http_comment_moderation_released_pt handler, void *data)
 {
-    u_char                                   *p, *q;
+    u_char                                   *p, *q, *src;
+    size_t                                    len;
     ngx_buf_t                                *b;
     ngx_str_t                                 uri, args;
     ngx_chain_t                              *cl;
@@ -55,18 +56,24 @@ ngx_http_comment_moderation_release(ngx_http_request_t *r,
 
     cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
 
-    /* release_to + the original path; its arguments stay arguments */
+    /*
+     * release_to + the original path; its arguments stay arguments.  The
+     * path was kept as the client sent it, %-escaped; a subrequest's URI is
+     * a decoded one, which proxy_pass escapes again: decoded here, or
+     * "%C3%A9" would reach the backend as "%25C3%25A9".
+     */
     q = ngx_strlchr(rel->uri.data, rel->uri.data + rel->uri.len, '?');
+    len = q ? (size_t) (q - rel->uri.data) : rel->uri.len;
 
-    uri.len = cmlcf->release_to.len
-              + (q ? (size_t) (q - rel->uri.data) : rel->uri.len);
-    uri.data = ngx_pnalloc(r->pool, uri.len);
+    uri.data = ngx_pnalloc(r->pool, cmlcf->release_to.len + len);
     if (uri.data == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_cpymem(uri.data, cmlcf->release_to.data, cmlcf->release_to.len);
-    ngx_memcpy(p, rel->uri.data, uri.len - cmlcf->release_to.len);
+    src = rel->uri.data;
+    ngx_unescape_uri(&p, &src, len, NGX_UNESCAPE_URI);
+    uri.len = p - uri.data;
 
     args.len = q ? rel->uri.data + rel->uri.len - q - 1 : 0;
     args.data = q ? q + 1 : NULL;

@@ -27,8 +27,14 @@ if not (state == 'pending' or state == 'rejected'
   return {409, cjson.encode({id = id, ok = false, state = state, error = why})}
 end
 
+-- where an unclaim (admin_unclaim.lua) returns it; a stale claim's own
+local from = state
+if stale then
+  from = redis.call('HGET', key, 'claim_from') or 'pending'
+end
+
 redis.call('HSET', key, 'state', 'releasing', 'claim', token,
-           'claim_time', now, 'moderator', who)
+           'claim_time', now, 'claim_from', from, 'moderator', who)
 -- a rejected comment would expire: being approved, it stays
 redis.call('PERSIST', key)
 move(id, state, 'releasing', tonumber(v[7]) or now)

@@ -19,7 +19,7 @@ end
 
 redis.call('HSET', key, 'state', outcome, 'decided', now, 'moderator', who,
            'status', status, 'error', err)
-redis.call('HDEL', key, 'claim', 'claim_time')
+redis.call('HDEL', key, 'claim', 'claim_time', 'claim_from')
 move(id, 'releasing', outcome, tonumber(v[3]) or now)
 
 if outcome == 'approved' then
