@@ -7,6 +7,8 @@
 #   make browser    the review page's tests in headless chromium (tests/browser/)
 #   make demo       install what is missing, build, run the demo news site
 #   make bench      install what is missing, build, print the benchmark table
+#   make deb        the Debian package libnginx-mod-http-comment-moderation
+#                   (debian/, built with debhelper into build/deb/)
 #
 # NGINX_SRC=/path/to/nginx-x.y.z make   builds against a self-compiled nginx
 # (configured with the same ./configure arguments as that nginx binary).
@@ -33,13 +35,20 @@ ENGINE_LIBS := -lpcre2-8
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 8
 
+# nginx's --with-cc-opt/--with-ld-opt (Debian's hardening flags); debian/rules
+# passes dpkg-buildflags' instead, and TOOLS_* for cm-check
+NGINX_CC_OPT ?= -g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 -Wextra
+NGINX_LD_OPT ?= -Wl,-z,relro -Wl,-z,now -fPIC
+TOOLS_CFLAGS ?=
+TOOLS_LDFLAGS ?=
+
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench clean browser
+        demo eval bench clean browser deb deb-test
 
 all: module tools
 
@@ -62,8 +71,8 @@ $(BUILD)/nginx/Makefile: config $(SOURCES_LIST)
 	@cd $(BUILD)/nginx && \
 	  if [ -f conf_flags ]; then . ./conf_flags; else NGX_CONF_FLAGS=(); fi; \
 	  ./configure "$${NGX_CONF_FLAGS[@]}" $(NGINX_CONFIGURE_ARGS) \
-	    --with-cc-opt='-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 -Wextra' \
-	    --with-ld-opt='-Wl,-z,relro -Wl,-z,now -fPIC' \
+	    --with-cc-opt='$(NGINX_CC_OPT)' \
+	    --with-ld-opt='$(NGINX_LD_OPT)' \
 	    --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log 2>&1 \
 	  || { tail -n 20 $(BUILD)/configure.log; exit 1; }
 
@@ -98,7 +107,7 @@ ASAN_OBJS   := $(patsubst ngx_module/%.c,$(BUILD)/asan/%.o,$(ENGINE_SRCS))
 $(BUILD)/engine/%.o: ngx_module/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(ENGINE_CFLAGS) -c $< -o $@
+	@$(CC) $(ENGINE_CFLAGS) $(TOOLS_CFLAGS) -c $< -o $@
 
 $(BUILD)/asan/%.o: ngx_module/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -108,7 +117,7 @@ $(BUILD)/asan/%.o: ngx_module/%.c $(HEADERS)
 tools: $(BUILD)/cm-check
 
 $(BUILD)/cm-check: scripts/cm-check.c $(ENGINE_OBJS)
-	$(CC) $(ENGINE_CFLAGS) $^ -o $@ $(ENGINE_LIBS)
+	$(CC) $(ENGINE_CFLAGS) $(TOOLS_CFLAGS) $^ -o $@ $(TOOLS_LDFLAGS) $(ENGINE_LIBS)
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/cm_test.h $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
@@ -159,6 +168,18 @@ demo: deps
 clean:
 	rm -rf $(BUILD)
 
+# --- the Debian package ----------------------------------------------------
+
+# dpkg-buildpackage on a copy of the tree in build/deb/src (it writes the
+# .deb beside the source, and its clean must not touch build/)
+deb:
+	@scripts/install-deps build deb
+	@scripts/build-deb $(BUILD)/deb
+
+# installs the .deb on this machine, runs nginx -t with the example, removes it
+deb-test: deb
+	@tests/deb/run $(BUILD)/deb
+
 # the shipped rules on the labeled sets in ../shared/data/ (issue 3's targets)
 eval: tools
 	@scripts/eval-all
@@ -166,7 +187,7 @@ eval: tools
 # the module against plain nginx and ModSecurity+CRS, in one run (README:
 # make bench); then the engine alone, when its benchmark is there
 bench:
-	@scripts/install-deps bench
+	@scripts/install-deps build test bench
 	@$(MAKE) --no-print-directory all
 	@tests/bench/http-bench
 	@if [ -x tests/bench/engine-bench ]; then tests/bench/engine-bench; fi

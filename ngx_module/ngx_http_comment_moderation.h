@@ -9,6 +9,7 @@
  *   _admin.c      the moderators' area: review page and JSON API
  *   _admin_act.c  the moderators' actions: approve (release), reject, bulk
  *   _admin_rules.c  the rules as editors see them, with hits and overturns
+ *   _admin_editor.c the editors' drafts: check, try, backtest, publish
  *   _release.c    an approved comment's request, sent to the backend
  */
 
@@ -230,6 +231,18 @@ ngx_int_t ngx_http_comment_moderation_admin_eval(ngx_http_request_t *r,
     ngx_uint_t nargs, ngx_http_comment_moderation_redis_handler_pt handler);
 void ngx_http_comment_moderation_admin_act_init(void);
 void ngx_http_comment_moderation_admin_rules_init(void);
+void ngx_http_comment_moderation_admin_editor_init(void);
+ngx_int_t ngx_http_comment_moderation_admin_editor_post(ngx_str_t *verb);
+ngx_int_t ngx_http_comment_moderation_admin_editor(ngx_http_request_t *r,
+    ngx_str_t *verb, cm_fields_t *fields);
+ngx_int_t ngx_http_comment_moderation_admin_eval_keys(ngx_http_request_t *r,
+    ngx_http_comment_moderation_redis_script_t *script, ngx_uint_t nkeys,
+    ngx_str_t *args, ngx_uint_t nargs,
+    ngx_http_comment_moderation_redis_handler_pt handler);
+void ngx_http_comment_moderation_admin_read_done(void *data,
+    redisReply *reply);
+ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
+    cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
 ngx_int_t ngx_http_comment_moderation_admin_rules(ngx_http_request_t *r);
 ngx_http_comment_moderation_admin_ctx_t *ngx_http_comment_moderation_admin_ctx(
     ngx_http_request_t *r);

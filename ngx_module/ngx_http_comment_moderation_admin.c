@@ -24,6 +24,7 @@ typedef enum {
     NGX_HTTP_CM_ADMIN_SHOW,
     NGX_HTTP_CM_ADMIN_AUDIT,
     NGX_HTTP_CM_ADMIN_RULES,
+    NGX_HTTP_CM_ADMIN_EDITOR,
     NGX_HTTP_CM_ADMIN_ACT,
     NGX_HTTP_CM_ADMIN_BULK
 } ngx_http_comment_moderation_admin_route_e;
@@ -42,13 +43,11 @@ static ngx_int_t ngx_http_comment_moderation_admin_same_origin(
 static void ngx_http_comment_moderation_admin_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx);
-static ngx_int_t ngx_http_comment_moderation_admin_read_start(
-    ngx_http_request_t *r, ngx_http_comment_moderation_admin_ctx_t *ctx);
 static ngx_int_t ngx_http_comment_moderation_admin_list(ngx_http_request_t *r);
+static ngx_int_t ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
+    cm_fields_t *fields);
 static ngx_int_t ngx_http_comment_moderation_admin_action(
     ngx_http_request_t *r, ngx_http_comment_moderation_admin_ctx_t *ctx);
-static void ngx_http_comment_moderation_admin_read_done(void *data,
-    redisReply *reply);
 static void ngx_http_comment_moderation_admin_replied(void *data,
     redisReply *reply);
 static void ngx_http_comment_moderation_admin_cleanup(void *data);
@@ -91,6 +90,7 @@ ngx_int_t
 ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
 {
     ngx_int_t                                 rc;
+    ngx_int_t                                 post;
     ngx_str_t                                 path;
     ngx_http_core_loc_conf_t                 *clcf;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
@@ -153,9 +153,20 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
                                                   : "no such API call");
     }
 
-    if (ctx->route == NGX_HTTP_CM_ADMIN_ACT
-        || ctx->route == NGX_HTTP_CM_ADMIN_BULK)
-    {
+    post = (ctx->route == NGX_HTTP_CM_ADMIN_ACT
+            || ctx->route == NGX_HTTP_CM_ADMIN_BULK);
+
+    if (ctx->route == NGX_HTTP_CM_ADMIN_EDITOR) {
+        post = ngx_http_comment_moderation_admin_editor_post(&ctx->action);
+
+        if (post == NGX_DECLINED) {
+            return ngx_http_comment_moderation_admin_error(r,
+                                                  NGX_HTTP_NOT_FOUND,
+                                                  "no such API call");
+        }
+    }
+
+    if (post) {
         if (r->method != NGX_HTTP_POST) {
             return ngx_http_comment_moderation_admin_error(r,
                                               NGX_HTTP_NOT_ALLOWED,
@@ -222,6 +233,16 @@ ngx_http_comment_moderation_admin_route(ngx_http_request_t *r,
             ctx->route = routes[i].route;
             return NGX_OK;
         }
+    }
+
+    /* rules/VERB: the editors' calls */
+    if (path->len > sizeof("rules/") - 1
+        && ngx_strncmp(path->data, "rules/", sizeof("rules/") - 1) == 0)
+    {
+        ctx->route = NGX_HTTP_CM_ADMIN_EDITOR;
+        ctx->action.data = path->data + sizeof("rules/") - 1;
+        ctx->action.len = path->len - (sizeof("rules/") - 1);
+        return NGX_OK;
     }
 
     if (path->len <= sizeof("comments/") - 1
@@ -405,12 +426,19 @@ ngx_http_comment_moderation_admin_body(ngx_http_request_t *r)
     ctx = ngx_http_comment_moderation_admin_ctx(r);
 
     if (ctx->route == NGX_HTTP_CM_ADMIN_ACT
-        || ctx->route == NGX_HTTP_CM_ADMIN_BULK)
+        || ctx->route == NGX_HTTP_CM_ADMIN_BULK
+        || ctx->route == NGX_HTTP_CM_ADMIN_EDITOR)
     {
         rc = ngx_http_comment_moderation_admin_action(r, ctx);
 
     } else {
         rc = ngx_http_comment_moderation_admin_read(r, ctx);
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_comment_moderation_admin_error(r,
+                                                NGX_HTTP_SERVICE_UNAVAILABLE,
+                                                "Redis is unavailable");
     }
 
     if (rc != NGX_DONE) {
@@ -419,26 +447,9 @@ ngx_http_comment_moderation_admin_body(ngx_http_request_t *r)
 }
 
 
+/* NGX_DONE: Redis was asked; NGX_DECLINED: it is unavailable */
 static ngx_int_t
 ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
-    ngx_http_comment_moderation_admin_ctx_t *ctx)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_comment_moderation_admin_read_start(r, ctx);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_comment_moderation_admin_error(r,
-                                                NGX_HTTP_SERVICE_UNAVAILABLE,
-                                                "Redis is unavailable");
-    }
-
-    return rc;
-}
-
-
-static ngx_int_t
-ngx_http_comment_moderation_admin_read_start(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx)
 {
     u_char     *p;
@@ -559,22 +570,19 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
 }
 
 
-/* api/comments/ID/ACTION, or api/bulk with {"action": .., "ids": [..]} */
+/* The arguments of a POST: a JSON object or a form, as fields. */
 static ngx_int_t
-ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
-    ngx_http_comment_moderation_admin_ctx_t *ctx)
+ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
+    cm_fields_t *fields)
 {
     u_char           *p;
-    ngx_str_t         body, *ids, action, ct;
-    ngx_uint_t        n;
+    ngx_str_t         body, ct;
     cm_alloc_t        a;
     ngx_chain_t      *cl;
-    cm_fields_t       fields;
     cm_body_rc_e      rc;
     cm_body_error_t   err;
-    const cm_field_t *f;
 
-    ngx_memzero(&fields, sizeof(cm_fields_t));
+    ngx_memzero(fields, sizeof(cm_fields_t));
     a.alloc = ngx_http_comment_moderation_palloc;
     a.data = r->pool;
 
@@ -614,12 +622,37 @@ ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
         }
 
         rc = cm_body_parse((char *) ct.data, ct.len, (char *) body.data,
-                           body.len, &a, &fields, &err);
+                           body.len, &a, fields, &err);
         if (rc != CM_BODY_OK) {
             return ngx_http_comment_moderation_admin_error(r,
                                       NGX_HTTP_BAD_REQUEST,
                                       cm_body_rc_text(rc));
         }
+    }
+
+    return NGX_OK;
+}
+
+
+/* api/comments/ID/ACTION, or api/bulk with {"action": .., "ids": [..]} */
+static ngx_int_t
+ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
+    ngx_http_comment_moderation_admin_ctx_t *ctx)
+{
+    ngx_int_t         rc;
+    ngx_str_t        *ids, action;
+    ngx_uint_t        n;
+    cm_fields_t       fields;
+    const cm_field_t *f;
+
+    rc = ngx_http_comment_moderation_admin_fields(r, &fields);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->route == NGX_HTTP_CM_ADMIN_EDITOR) {
+        return ngx_http_comment_moderation_admin_editor(r, &ctx->action,
+                                                        &fields);
     }
 
     if (ctx->route == NGX_HTTP_CM_ADMIN_ACT) {
@@ -680,35 +713,61 @@ ngx_http_comment_moderation_admin_eval(ngx_http_request_t *r,
     ngx_http_comment_moderation_redis_script_t *script, ngx_str_t *args,
     ngx_uint_t nargs, ngx_http_comment_moderation_redis_handler_pt handler)
 {
+    ngx_str_t                                *all;
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
+
+    all = ngx_palloc(r->pool, (1 + nargs) * sizeof(ngx_str_t));
+    if (all == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the admin scripts' ARGV[1] is the key prefix */
+    all[0] = cmcf->prefix;
+    if (nargs) {
+        ngx_memcpy(&all[1], args, nargs * sizeof(ngx_str_t));
+    }
+
+    return ngx_http_comment_moderation_admin_eval_keys(r, script, 0, all,
+                                                       1 + nargs, handler);
+}
+
+
+/* script(KEYS = args[0 .. nkeys), ARGV = the rest) */
+ngx_int_t
+ngx_http_comment_moderation_admin_eval_keys(ngx_http_request_t *r,
+    ngx_http_comment_moderation_redis_script_t *script, ngx_uint_t nkeys,
+    ngx_str_t *args, ngx_uint_t nargs,
+    ngx_http_comment_moderation_redis_handler_pt handler)
+{
+    u_char                                   *p;
     size_t                                   *argvlen;
     ngx_uint_t                                i;
     const char                              **argv;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
-    ngx_http_comment_moderation_main_conf_t  *cmcf;
 
     ctx = ngx_http_comment_moderation_admin_ctx(r);
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
 
-    argv = ngx_palloc(r->pool, (4 + nargs) * (sizeof(char *) + sizeof(size_t)));
-    if (argv == NULL) {
+    argv = ngx_palloc(r->pool, (3 + nargs) * (sizeof(char *) + sizeof(size_t)));
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (argv == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argvlen = (size_t *) (argv + 4 + nargs);
+    argvlen = (size_t *) (argv + 3 + nargs);
 
     /* argv[0..1] are EVALSHA and the script's sha1 */
-    argv[2] = "0";
-    argvlen[2] = 1;
-    argv[3] = (char *) cmcf->prefix.data;
-    argvlen[3] = cmcf->prefix.len;
+    argv[2] = (char *) p;
+    argvlen[2] = ngx_sprintf(p, "%ui", nkeys) - p;
 
     for (i = 0; i < nargs; i++) {
-        argv[4 + i] = (char *) args[i].data;
-        argvlen[4 + i] = args[i].len;
+        argv[3 + i] = (char *) args[i].data;
+        argvlen[3 + i] = args[i].len;
     }
 
     ctx->reply = handler;
-    ctx->call = ngx_http_comment_moderation_redis_eval(script, 4 + nargs,
+    ctx->call = ngx_http_comment_moderation_redis_eval(script, 3 + nargs,
                                    argv, argvlen,
                                    ngx_http_comment_moderation_admin_replied,
                                    r, 1);
@@ -737,7 +796,7 @@ ngx_http_comment_moderation_admin_replied(void *data, redisReply *reply)
 
 
 /* a read's JSON: a string, or {status, JSON} */
-static void
+void
 ngx_http_comment_moderation_admin_read_done(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;

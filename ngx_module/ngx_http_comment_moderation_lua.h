@@ -183,6 +183,86 @@ static const char  ngx_http_comment_moderation_lua_store[] =
     "\n"
     "return 1\n";
 
+static const char  ngx_http_comment_moderation_lua_publish[] =
+    "-- Publishes a rule set as a new version and makes it the active one, in\n"
+    "-- one step: a worker that sees the new active version finds all of it.\n"
+    "-- Run by scripts/cm-rules publish.\n"
+    "--\n"
+    "-- KEYS[1]  the version counter        (P rules:seq, INCR)\n"
+    "-- KEYS[2]  the versions               (P rules:versions, a zset: score N, member N)\n"
+    "-- KEYS[3]  the active version         (P rules:active, \"N\")\n"
+    "-- KEYS[4]  the audit log              (P audit, a list, newest first)\n"
+    "-- ARGV[1]  the prefix of version keys (P rules:v:) - the new version's hash,\n"
+    "--          P rules:v:<N>, can only be named here, once N is drawn\n"
+    "-- ARGV[2]  the channel told of the change (P rules)\n"
+    "-- ARGV[3]  now, unix seconds   ARGV[4] author   ARGV[5] note\n"
+    "-- ARGV[6]  the entry: a file of the set (\"default.rules\"), or \".\" for all\n"
+    "--          *.rules of its root\n"
+    "-- ARGV[7..] \"file:<relative path>\", content, ... one pair per file\n"
+    "--\n"
+    "-- Returns {N, the version that was active before (nil if none)}.\n"
+    "local now, author, note = tonumber(ARGV[3]), ARGV[4], ARGV[5]\n"
+    "local prev = redis.call('GET', KEYS[3])\n"
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "\n"
+    "-- a counter lost or reset must not draw a number already used\n"
+    "local top = tonumber(redis.call('ZREVRANGE', KEYS[2], 0, 0)[1])\n"
+    "if top and top >= n then\n"
+    "  n = top + 1\n"
+    "  redis.call('SET', KEYS[1], n)\n"
+    "end\n"
+    "\n"
+    "local key = ARGV[1] .. n\n"
+    "redis.call('DEL', key)\n"
+    "redis.call('HSET', key, '@entry', ARGV[6], '@author', author, '@note', note,\n"
+    "           '@time', now, '@files', (#ARGV - 6) / 2)\n"
+    "for i = 7, #ARGV - 1, 2 do\n"
+    "  redis.call('HSET', key, ARGV[i], ARGV[i + 1])\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[2], n, n)\n"
+    "redis.call('SET', KEYS[3], n)\n"
+    "\n"
+    "redis.call('LPUSH', KEYS[4], cjson.encode({\n"
+    "  time = now, who = author, action = 'publish', version = n,\n"
+    "  from = tonumber(prev) or cjson.null, note = note }))\n"
+    "redis.call('LTRIM', KEYS[4], 0, 9999)\n"
+    "\n"
+    "redis.call('PUBLISH', ARGV[2], n)\n"
+    "\n"
+    "return {n, prev}\n";
+
+static const char  ngx_http_comment_moderation_lua_rollback[] =
+    "-- Makes a stored version of the rule set the active one again, in one\n"
+    "-- step, or changes nothing when that version is not stored.  Run by\n"
+    "-- scripts/cm-rules rollback.\n"
+    "--\n"
+    "-- KEYS[1]  the version's hash      (P rules:v:<N>)\n"
+    "-- KEYS[2]  the active version      (P rules:active, \"N\")\n"
+    "-- KEYS[3]  the audit log           (P audit, a list, newest first)\n"
+    "-- ARGV[1]  N   ARGV[2] the channel told of the change (P rules)\n"
+    "-- ARGV[3]  now, unix seconds   ARGV[4] who   ARGV[5] note\n"
+    "--\n"
+    "-- Returns the version that was active before (nil if none); the error\n"
+    "-- \"NOVERSION ...\" if version N is not stored.\n"
+    "local n, now, who, note = ARGV[1], tonumber(ARGV[3]), ARGV[4], ARGV[5]\n"
+    "\n"
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  return redis.error_reply('NOVERSION rule set version ' .. n\n"
+    "                           .. ' is not stored')\n"
+    "end\n"
+    "\n"
+    "local prev = redis.call('GET', KEYS[2])\n"
+    "redis.call('SET', KEYS[2], n)\n"
+    "\n"
+    "redis.call('LPUSH', KEYS[3], cjson.encode({\n"
+    "  time = now, who = who, action = 'rollback', version = tonumber(n),\n"
+    "  from = tonumber(prev) or cjson.null, note = note }))\n"
+    "redis.call('LTRIM', KEYS[3], 0, 9999)\n"
+    "\n"
+    "redis.call('PUBLISH', ARGV[2], n)\n"
+    "\n"
+    "return prev\n";
+
 static const char  ngx_http_comment_moderation_lua_admin_audit[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- The audit log, newest first: moderators' actions and rule publishes.\n"
@@ -425,6 +505,28 @@ static const char  ngx_http_comment_moderation_lua_admin_rules[] =
     "\n"
     "return json_array(out)\n";
 
+static const char  ngx_http_comment_moderation_lua_admin_sample[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The last stored comments, for a backtest of a draft rule set: pending,\n"
+    "-- rejected and approved ones, newest first, at most ARGV[2] of each.\n"
+    "-- ARGV[1] P   ARGV[2] limit\n"
+    "-- Returns a flat array: id, state, moderator, text, name, email, url, rules\n"
+    "-- for each comment.\n"
+    "local limit = tonumber(ARGV[2]) or 200\n"
+    "local out = {}\n"
+    "for _, state in ipairs({'pending', 'rejected', 'approved'}) do\n"
+    "  for _, id in ipairs(redis.call('ZREVRANGE', P .. 'q:' .. state, 0,\n"
+    "                                 limit - 1)) do\n"
+    "    local v = redis.call('HMGET', P .. 'c:' .. id, 'state', 'moderator', 'text',\n"
+    "                         'name', 'email', 'url', 'rules')\n"
+    "    if v[1] then\n"
+    "      out[#out + 1] = id\n"
+    "      for i = 1, 7 do out[#out + 1] = v[i] or '' end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
 static const char  ngx_http_comment_moderation_lua_admin_settle[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- Records how a release ended: approved (the backend took it), or\n"
@@ -524,6 +626,31 @@ static const char  ngx_http_comment_moderation_lua_admin_show[] =
     "return {200, comment:sub(1, -2) .. ',\"history\":{' .. table.concat(history, ',')\n"
     "             .. '}}'}\n";
 
+static const char  ngx_http_comment_moderation_lua_admin_source[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The active published rule set, for the editors to start a draft from.\n"
+    "-- ARGV[1] P\n"
+    "-- Returns {404, error} or {200, {\"version\", \"entry\", \"author\", \"note\", \"time\",\n"
+    "-- \"files\": {path: text}}}.\n"
+    "local n = redis.call('GET', P .. 'rules:active')\n"
+    "if not n then\n"
+    "  return {404, cjson.encode({error = 'no rule set is published yet: publish one '\n"
+    "                                    .. '(scripts/cm-rules publish) first'})}\n"
+    "end\n"
+    "\n"
+    "local flat = redis.call('HGETALL', P .. 'rules:v:' .. n)\n"
+    "local out = {version = tonumber(n), files = {}}\n"
+    "for i = 1, #flat, 2 do\n"
+    "  local k, v = flat[i], flat[i + 1]\n"
+    "  if k:sub(1, 5) == 'file:' then\n"
+    "    out.files[k:sub(6)] = v\n"
+    "  elseif k:sub(1, 1) == '@' and k ~= '@files' then\n"
+    "    out[k:sub(2)] = tonumber(v) or v\n"
+    "  end\n"
+    "end\n"
+    "\n"
+    "return {200, cjson.encode(out)}\n";
+
 static const char  ngx_http_comment_moderation_lua_admin_unclaim[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- Gives back a claim whose answer nginx never got (Redis answered too late,\n"
@@ -550,6 +677,26 @@ static const char  ngx_http_comment_moderation_lua_admin_unclaim[] =
     "end\n"
     "\n"
     "return 1\n";
+
+static const char  ngx_http_comment_moderation_lua_admin_versions[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The published versions of the rule set, newest first, and the active one.\n"
+    "-- ARGV[1] P   ARGV[2] at most this many\n"
+    "-- Returns {\"active\", \"versions\": [{\"version\", \"author\", \"note\", \"time\",\n"
+    "-- \"entry\", \"files\"}...]} as JSON.\n"
+    "local limit = tonumber(ARGV[2]) or 50\n"
+    "local active = tonumber(redis.call('GET', P .. 'rules:active'))\n"
+    "local out = {}\n"
+    "for _, n in ipairs(redis.call('ZREVRANGE', P .. 'rules:versions', 0,\n"
+    "                              limit - 1)) do\n"
+    "  local v = redis.call('HMGET', P .. 'rules:v:' .. n, '@author', '@note',\n"
+    "                       '@time', '@entry', '@files')\n"
+    "  out[#out + 1] = cjson.encode({version = tonumber(n), author = v[1] or '',\n"
+    "                                note = v[2] or '', time = tonumber(v[3]) or 0,\n"
+    "                                entry = v[4] or '', files = tonumber(v[5]) or 0})\n"
+    "end\n"
+    "return '{\"active\":' .. (active or 'null') .. ',\"versions\":' .. json_array(out)\n"
+    "       .. '}'\n";
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_LUA_H_INCLUDED_ */

@@ -849,6 +849,7 @@ ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle)
     ngx_http_comment_moderation_admin_scripts_init();
     ngx_http_comment_moderation_admin_act_init();
     ngx_http_comment_moderation_admin_rules_init();
+    ngx_http_comment_moderation_admin_editor_init();
 
     if (ngx_http_comment_moderation_redis_init_process(cycle, &cmcf->redis)
         != NGX_OK

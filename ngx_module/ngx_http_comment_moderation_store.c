@@ -40,8 +40,6 @@ static void ngx_http_comment_moderation_idents(ngx_http_request_t *r,
     ngx_http_comment_moderation_idents_t *id);
 static u_char *ngx_http_comment_moderation_key(ngx_pool_t *pool,
     ngx_str_t *prefix, const char *name, const u_char *hash, size_t hash_len);
-static ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
-    cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
 
 
 /* the identity keys, KEYS[1..5] of check.lua and KEYS[4..8] of store.lua */
@@ -690,7 +688,7 @@ ngx_http_comment_moderation_key(ngx_pool_t *pool, ngx_str_t *prefix,
  * [{"rule":"x","contribution":3}, ...].  Rule names are [A-Za-z0-9._-]:
  * nothing to escape.
  */
-static ngx_int_t
+ngx_int_t
 ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
     cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits)
 {

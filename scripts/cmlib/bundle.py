@@ -16,9 +16,11 @@ import subprocess
 import sys
 import tempfile
 
+from . import layout
+
 MAX_BYTES = 2 * 1024 * 1024
 DEFAULT_ENTRY = "default.rules"
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOP = layout.TOP
 
 
 class BundleError(Exception):
@@ -125,11 +127,17 @@ def write(bundle, dest, force=False):
 
 def cm_check_binary():
     """build/cm-check, made or brought up to date with "make tools" when
-    one of its sources is newer; $CM_CHECK names another binary."""
+    one of its sources is newer; the installed one outside a checkout;
+    $CM_CHECK names another binary."""
     if os.environ.get("CM_CHECK"):
         return os.environ["CM_CHECK"]
+    if not layout.CHECKOUT:
+        binary = layout.installed_cm_check()
+        if not os.access(binary, os.X_OK):
+            raise ToolError("no cm-check at %s" % binary)
+        return binary
 
-    binary = os.path.join(TOP, "build", "cm-check")
+    binary = layout.BUILT_CM_CHECK
     if _stale(binary) and shutil.which("make"):
         r = subprocess.run(["make", "-s", "-C", TOP, "--no-print-directory", "tools"],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

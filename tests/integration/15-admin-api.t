@@ -26,7 +26,7 @@ plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 my $SECRET = '0123456789abcdef0123';
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(141);
+my $t = Test::CM->new()->plan(144);
 
 $t->write_rules(<<'EOF' . $JUDOL_RULE);
 rule tautan
@@ -188,6 +188,15 @@ $r = act('budi', 'comments/0123abcd/approve/more');
 is($r->status, 404, 'an unknown action: 404');
 is(get('budi', 'api/comments/0123abcd/approve')->status, 405,
     'a GET to an action: 405');
+
+$r = get('budi', 'api/counts');
+is(join(' ', map { $r->header($_) // '-' } qw/ Cache-Control
+    X-Content-Type-Options /), 'no-store nosniff',
+    'an API answer: never cached, never sniffed');
+$r = $t->http_method('HEAD', '/moderation/api/counts', undef, auth('budi'));
+is($r->status . ' ' . length($r->body), '200 0', 'HEAD of a read: no body');
+$r = $t->http_method('DELETE', '/moderation/api/counts', undef, auth('budi'));
+is($r->status, 405, 'DELETE of a read: 405');
 
 ###############################################################################
 # comments to review

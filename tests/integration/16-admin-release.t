@@ -7,12 +7,14 @@
 # with binary bytes, JSON, chunked), marked approved with the moderator's
 # name and the comment's id, and none of the moderator's headers; a
 # commenter's forged marks do not pass.  Two approvals pipelined on one
-# connection; the same id twice in a bulk.  Approving again: 409,
+# connection; the same id twice in a bulk; a comment the rules refused,
+# approved by a moderator (the way back).  Approving again: 409,
 # nothing sent.  Two approvals at once, and a second approval while the
 # first waits for the backend: released once, one 200 and one 409.  A
 # backend answering 500, refusing the connection, or not answering in time:
 # release-failed with the error, and a retry once it is back delivers it.
-# The moderator's request over HTTP/2 releases too.  A moderator who
+# A reload while a release waits: the old worker finishes it.  The
+# moderator's request over HTTP/2 releases too.  A moderator who
 # leaves before the backend answers: the outcome is still recorded.  Redis
 # answering a claim too late: the claim is given back.  Redis down during an
 # action: 503 in JSON, nothing sent, and the comment still pending when
@@ -32,7 +34,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(101);
+my $t = Test::CM->new()->plan(109);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia budi',
     ani => 'rahasia-ani');
 
@@ -41,7 +43,7 @@ my $silent = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => '127.0.0.1',
     LocalPort => 0, Listen => 16) or die "listen: $!";
 my $silent_port = $silent->sockport;
 
-$t->write_rules(<<'EOF');
+$t->write_rules(<<'EOF' . $JUDOL_RULE);
 rule tautan
     words tautan
     action queue
@@ -300,6 +302,26 @@ is(scalar @{ ($m->get('budi', 'api/comments?state=approved')->json || {})
     ->{comments} || [] }, 50, 'no limit: a page of 50');
 
 ###############################################################################
+# the way back for a comment the rules refused: kept as rejected, approved
+# by a moderator, it reaches the backend for the first time
+
+$before = $t->backend_count();
+my $refused = form(comment => 'Ini bukan slot gacor, sungguh <refused>',
+    name => 'Wati');
+$r = $t->http_post('/comments?from=rules', $refused);
+is($r->status . ' ' . $t->backend_count(), "403 $before",
+    'refused by the rules: 403, not forwarded');
+($id) = grep { ($m->field($_, 'text') // '') =~ /<refused>/ }
+    @{ r('ZRANGE', 'cm:q:rejected', 0, -1) };
+$id //= '';
+is($m->state($id), 'rejected', 'kept as rejected');
+is(result($m->act('budi', "comments/$id/approve")), '200 approved rejected',
+    'a moderator approves it');
+($req) = released($id);
+is($req ? join(' ', $req->uri, $req->body) : 'not released',
+    "/comments?from=rules $refused", 'released as it was posted');
+
+###############################################################################
 # two approvals at once: one release
 
 $id = $m->hold('<race>');
@@ -313,6 +335,14 @@ is(join(' ', sort map { $_->status } @answers), '200 409',
     'two approvals at once: one 200, one 409');
 is(scalar released($id), 1, 'two approvals at once: released once');
 is($t->backend_count(), $before + 1, 'two approvals at once: nothing else sent');
+
+$id = $m->hold('<race4>');
+@s = map { $t->http_start($m->act_request($_, "comments/$id/approve")) }
+    qw/ budi ani budi ani /;
+@answers = map { $t->http_end($_) } @s;
+is(join(' ', sort map { $_->status } @answers), '200 409 409 409',
+    'four approvals at once: one 200, three 409');
+is(scalar released($id), 1, 'four approvals at once: released once');
 
 # a second approval while the first waits for the backend: the backend
 # takes one connection at a time, and a request of ours keeps it busy
@@ -336,6 +366,23 @@ $r = $t->http_end($first);
 is(result($r), '200 approved pending', 'the first approval: approved');
 is(scalar released($id), 1, 'released once');
 is($m->field($id, 'moderator'), 'budi', 'by the first moderator');
+
+###############################################################################
+# a reload while a release waits for the backend: the old worker finishes
+# it, the outcome is recorded
+
+$id = $m->hold('<reload>');
+$finish = busy_backend();
+$first = $t->http_start($m->act_request('budi', "comments/$id/approve"));
+$redis->wait_for(sub { $m->state($id) eq 'releasing' });
+$t->reload();
+$t->wait_for_log_count(qr/start worker process/, 2);
+sleep(0.3);
+$finish->();
+$r = $t->http_end($first);
+
+is(result($r), '200 approved pending', 'a reload during a release: approved');
+is(scalar released($id), 1, 'a reload during a release: released once');
 
 ###############################################################################
 # the backend fails, then a retry delivers
@@ -490,6 +537,7 @@ $id = $m->hold('<redis-down>');
 my $csrf = $m->csrf('budi');
 $before = $t->backend_count();
 
+my $connected = () = $t->error_log() =~ /comment moderation: redis \S+ connected/g;
 r('SAVE');
 $redis->stop();
 
@@ -510,8 +558,8 @@ is($r->status . ' ' . ($r->json && $r->json->{error} ? 'error' : '-'),
 is($t->backend_count(), $before, 'Redis down: nothing sent to the backend');
 
 $redis->restart(keep => 1);
-ok($t->wait_for_log_count(qr/comment moderation: redis \S+ connected/, 2,
-    'error.log', 12) >= 2, 'nginx reconnected to Redis');
+ok($t->wait_for_log_count(qr/comment moderation: redis \S+ connected/,
+    $connected + 1, 'error.log', 12) > $connected, 'nginx reconnected to Redis');
 
 is($m->state($id), 'pending', 'Redis back: the comment is still pending');
 is($m->get('budi', 'api/session')->json->{csrf}, $csrf,
