@@ -17,6 +17,9 @@
   var OVERTURN_MIN = 2;
   var OVERTURN_SHARE = 0.2;
   var BRAND_LIST = 'lists/judol-sites.txt';
+  // a published version is live in every worker within about a second
+  var SWITCH_WAIT_MS = 500;
+  var SWITCH_TRIES = 10;
 
   var WORDS = {
     'tab.rules': ['Aturan', 'Rules'],
@@ -149,9 +152,11 @@
     }
 
     function renderRules() {
-      $('rules-version').textContent = activeVersion === null || activeVersion === undefined ? '' : base
-        ? t('r.version', { v: activeVersion, who: str(base.author) || '\u2014', when: lib.fmtTime(ms(base.time)) })
-        : t('r.version', { v: activeVersion, who: '\u2014', when: '' });
+      // the version the workers judge with; who and when are the source's
+      var same = base && base.version === activeVersion;
+      $('rules-version').textContent = activeVersion === null || activeVersion === undefined ? ''
+        : t('r.version', { v: activeVersion, who: same ? str(base.author) || '\u2014' : '\u2014',
+                           when: same ? lib.fmtTime(ms(base.time)) : '' });
       var head = $('rules-head');
       head.textContent = '';
       COLUMNS.forEach(function (c) {
@@ -186,7 +191,10 @@
         tr.appendChild(name);
         tr.appendChild(el('td', 'kind', r.kind));
         tr.appendChild(el('td', 'effect e-' + r.effect.split(' ')[0], r.effect));
-        tr.appendChild(el('td', 'note', r.note));
+        var note = el('td', 'note');
+        note.appendChild(el('span', null, r.note));
+        note.title = r.note;
+        tr.appendChild(note);
         tr.appendChild(el('td', 'shadow', r.shadow ? t('r.shadow') : ''));
         var where = el('td', 'where');
         var go = el('button', 'link', r.file + ':' + r.line);
@@ -521,7 +529,7 @@
         out.textContent = t('r.pub.done', { v: res.data.version, p: res.data.previous });
         out.className = 'result good';
         $('pub-note').value = '';
-        return reloadAll();
+        return reloadUntil(res.data.version);
       }).catch(function (err) {
         out.textContent = t('r.failed', { e: err.message || err });
         out.className = 'result bad';
@@ -604,7 +612,7 @@
         var out = $('pub-result');
         out.textContent = t('r.v.done', { v: res.data.version, p: res.data.previous });
         out.className = 'result good';
-        return reloadAll();
+        return reloadUntil(res.data.version);
       }).catch(function (err) {
         msg.textContent = t('r.failed', { e: err.message || err });
         msg.className = 'msg bad';
@@ -641,6 +649,17 @@
 
     function reloadAll() {
       return Promise.all([loadSource(), loadVersions()]).then(loadRules);
+    }
+
+    // after a publish or rollback: the workers switch within a second or so;
+    // the table follows once they judge with the new version
+    function reloadUntil(version) {
+      var tries = 0;
+      function again() {
+        if (activeVersion === version || ++tries > SWITCH_TRIES) { return Promise.resolve(); }
+        return new Promise(function (done) { setTimeout(done, SWITCH_WAIT_MS); }).then(loadRules).then(again);
+      }
+      return reloadAll().then(again);
     }
 
     function show() {

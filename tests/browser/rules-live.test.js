@@ -76,14 +76,16 @@ async function checkLine() {
 
 let pidBefore, versionBefore;
 
-test('before: the brand is not caught; a comment with it and a link is held', async () => {
+// all readers post from 127.0.0.1: after review.test.js's rejections the
+// address's reputation may hold a comment (repeat-network), never reject it
+test('before: the brand is not rejected; a comment with it and a link is held', async () => {
   pidBefore = nginxPid();
-  assert.equal(await postComment('Rudi', `Yuk gabung ${BRAND} sekarang ${tok('before')}`), 'posted');
-  assert.equal(await postComment('Sari', `${SPACED} gacor ${tok('beforespaced')}`), 'posted');
+  assert.notEqual(await postComment('Rudi', `Yuk gabung ${BRAND} sekarang ${tok('before')}`), 'rejected');
+  assert.notEqual(await postComment('Sari', `Ayo ${SPACED} sekarang ${tok('beforespaced')}`), 'rejected');
   // a first-time author's link is held: the backtest will see it change
-  assert.equal(await postComment('Wawan', `Daftar ${BRAND} di https://example.org/daftar ${tok('held')}`), 'queued');
+  assert.equal(await postComment('Wawan', `Menurut ${BRAND} di www.example.co.id/berita ${tok('held')}`), 'queued');
   // and one the shipped rules reject, for the hit counts
-  assert.equal(await postComment('Joni', `Slot gacor maxwin hari ini ${tok('judol')}`), 'rejected');
+  assert.equal(await postComment('Joni', `Slot gacor maxwin hari ini! WA 0812-3456-7890 ${tok('judol')}`), 'rejected');
 });
 
 test('the rules tab lists the active rules with their hits', async () => {
@@ -175,16 +177,18 @@ test('publish with a note: the new version is active; the brand is rejected at o
   await page.waitForSelector(`.version.active[data-version="${versionBefore + 1}"]`);
   assert.equal(await page.locator('.version.active .v-note').textContent(), `merek baru ${BRAND}`);
   assert.equal(await page.locator('.version.active .by').textContent(), LOGIN.username);
-  assert.match(await page.locator('#rules-version').textContent(), new RegExp(`^versi ${versionBefore + 1} `));
+  // the table follows once the workers judge with it
+  await until('the table shows the new version', async () =>
+    new RegExp(`^versi ${versionBefore + 1} \u00b7 ${LOGIN.username} `).test(await page.locator('#rules-version').textContent()));
   await page.waitForTimeout(SWITCH_MS);
   assert.equal(await postComment('Rudi', `Yuk gabung ${BRAND} sekarang ${tok('after')}`), 'rejected');
-  assert.equal(await postComment('Sari', `${SPACED} gacor ${tok('afterspaced')}`), 'rejected');
+  assert.equal(await postComment('Sari', `Ayo ${SPACED} sekarang ${tok('afterspaced')}`), 'rejected');
   assert.equal(nginxPid(), pidBefore, 'the same nginx');
   assert.doesNotMatch(fs.readFileSync(path.join(RUN_DIR, 'error.log'), 'utf8'), /reconfiguring/, 'no reload');
 });
 
 test('screenshot of the rules tab', async () => {
-  await page.locator('#rules-view').evaluate((v) => window.scrollTo(0, v.offsetTop));
+  await page.evaluate(() => window.scrollTo(0, 0));
   const file = await screenshot(page, 'rules.png', true);
   console.log(`# screenshot: ${file}`);
   assert.ok(fs.statSync(file).size > 20000);
@@ -197,10 +201,13 @@ test('rollback to the version before: the brand passes again; both steps are in 
   await form.locator('input[name="note"]').fill('terlalu luas, dicek ulang');
   await form.locator('button[type="submit"]').click();
   await page.waitForSelector(`.version.active[data-version="${versionBefore}"]`);
+  await until('the table shows the old version', async () =>
+    new RegExp(`^versi ${versionBefore} `).test(await page.locator('#rules-version').textContent()));
   await page.selectOption('#rules-file', LIST);
   assert.ok(!(await page.inputValue('#rules-text')).includes(BRAND), 'the editor shows the old list');
   await page.waitForTimeout(SWITCH_MS);
-  assert.equal(await postComment('Rudi', `Yuk gabung ${BRAND} sekarang ${tok('rolledback')}`), 'posted');
+  assert.notEqual(await postComment('Rudi', `Yuk gabung ${BRAND} sekarang ${tok('rolledback')}`), 'rejected');
+  assert.notEqual(await postComment('Sari', `Ayo ${SPACED} sekarang ${tok('rolledbackspaced')}`), 'rejected');
   assert.equal(nginxPid(), pidBefore);
   await page.keyboard.press('Escape');
   await page.keyboard.press('5');

@@ -65,11 +65,18 @@ test('the rules tab: every rule with its counts; noisy and stale stand out; sort
   assert.equal(await wa.locator('td.kind').textContent(), 'regex');
   // a number column sorts the largest first, a second click turns it round
   await page.click('#rules-head [data-sort="hour"]');
-  assert.deepEqual(await column('hour'), ['31', '0']);
+  assert.deepEqual(await column('hour'), ['31', '2', '0']);
   await page.click('#rules-head [data-sort="hour"]');
-  assert.deepEqual(await column('hour'), ['0', '31']);
+  assert.deepEqual(await column('hour'), ['0', '2', '31']);
   await page.click('#rules-head [data-sort="name"]');
-  assert.deepEqual(await page.locator('#rules-body tr').evaluateAll((n) => n.map((r) => r.dataset.rule)), ['judol-site', 'wa-number']);
+  assert.deepEqual(await page.locator('#rules-body tr').evaluateAll((n) => n.map((r) => r.dataset.rule)),
+    ['judol-bonus', 'judol-site', 'wa-number']);
+  assert.deepEqual(await column('shadow'), ['bayangan', '', '']);
+  // only the noisy and the stale ones
+  await page.check('#rules-flagged');
+  assert.deepEqual(await page.locator('#rules-body tr').evaluateAll((n) => n.map((r) => r.dataset.rule)),
+    ['judol-site', 'wa-number']);
+  await page.uncheck('#rules-flagged');
   await page.fill('#rules-filter', 'wa-');
   assert.deepEqual(await page.locator('#rules-body tr').evaluateAll((n) => n.map((r) => r.dataset.rule)), ['wa-number']);
   assert.match(await page.locator('#rules-version').textContent(), /^versi 1 \u00b7 demo \u00b7 /);
@@ -91,7 +98,7 @@ test('the editor: the active source, file by file; a brand goes into the word li
   assert.match(await page.locator('#rules-quick-msg').textContent(), /zeusjp777.*ditambahkan/);
   const [checked] = await postsAfter(before, 'rules/check');
   assert.match(checked.body.files['lists/judol-sites.txt'], /\*zeusjp777\*/, 'the check got the draft');
-  await page.waitForFunction(() => /Valid: 2 aturan/.test(document.querySelector('#rules-check').textContent));
+  await page.waitForFunction(() => /Valid: 3 aturan/.test(document.querySelector('#rules-check').textContent));
   assert.match(await page.locator('#rules-file option:checked').textContent(), /diubah/);
   assert.match(await page.locator('#pub-changes').textContent(), /lists\/judol-sites.txt/);
   // the same brand twice is refused

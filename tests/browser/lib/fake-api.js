@@ -38,7 +38,8 @@ function comment(fields) {
 const RULES_FILES = {
   'default.rules': 'threshold queue 5\nthreshold reject 10\n\ninclude judol.rules\n',
   'judol.rules': '# gambling\n\nrule judol-site\n    words-file lists/judol-sites.txt\n    score 12\n'
-    + '    note "A known site name."\n\nrule wa-number regex "08[0-9]{8,12}" score 4\n',
+    + '    note "A known site name."\n\nrule wa-number regex "08[0-9]{8,12}" score 4\n'
+    + 'rule judol-bonus words "bonus harian" score 6 shadow\n',
   'lists/judol-sites.txt': '# one per line\n*pulauwin*\n*tupaiwin*\n',
 };
 
@@ -95,6 +96,7 @@ function rulesApi(byId, audit) {
   const counts = [
     { rule: 'judol-site', hour: 31, day: 140, week: 700, overturned: 1 },
     { rule: 'wa-number', hour: 0, day: 0, week: 0, overturned: 0 },
+    { rule: 'judol-bonus', hour: 2, day: 5, week: 9, overturned: 0 },
   ];
 
   function get(api) {
@@ -106,7 +108,7 @@ function rulesApi(byId, audit) {
           const m = /^rule\s+(\S+)/.exec(line);
           if (!m) return;
           rules.push({ name: m[1], kind: /regex/.test(line) ? 'regex' : 'words', effect: /score 4/.test(line) ? 'score 4' : 'score 12',
-            note: m[1] === 'judol-site' ? 'A known site name.' : '', shadow: false, file, line: i + 1 });
+            note: m[1] === 'judol-site' ? 'A known site name.' : '', shadow: /\sshadow$/.test(line), file, line: i + 1 });
         });
       }
       return [200, { version: active, rules, counts }];
