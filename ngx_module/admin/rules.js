@@ -67,6 +67,8 @@
     'r.bt.changed': ['berubah', 'change'],
     'r.bt.agree': ['sesuai moderator', 'agree with moderators'],
     'r.bt.disagree': ['tidak sesuai', 'disagree'],
+    'r.bt.was': ['akhirnya', 'outcome'],
+    'r.bt.now': ['draf', 'draft'],
     'r.bt.none': ['Tidak ada keputusan yang berubah.', 'No decision changes.'],
     'r.pub': ['Terbitkan', 'Publish'],
     'r.pub.note': ['Catatan (wajib), mis. merek baru zeusjp777', 'Note (required), e.g. new brand zeusjp777'],
@@ -489,9 +491,12 @@
         flips.forEach(function (c) {
           var li = el('li', 'flip');
           li.dataset.id = str(c.id);
+          // was: what became of it in the end; now: what the draft decides
           var line = el('div', 'flip-head');
+          line.appendChild(el('span', 'muted', t('r.bt.was')));
           line.appendChild(decision(c.was));
           line.appendChild(el('span', 'arrow', '\u2192'));
+          line.appendChild(el('span', 'muted', t('r.bt.now')));
           line.appendChild(decision(c.now));
           line.appendChild(el('span', 'state s-' + str(c.state),
             WORDS['tab.' + c.state] ? t('tab.' + c.state) : str(c.state)));
