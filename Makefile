@@ -48,7 +48,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench clean browser deb deb-test
+        demo eval bench bench-engine clean browser deb deb-test
 
 all: module tools
 
@@ -185,9 +185,26 @@ eval: tools
 	@scripts/eval-all
 
 # the module against plain nginx and ModSecurity+CRS, in one run (README:
-# make bench); then the engine alone, when its benchmark is there
+# make bench); then the engine alone
 bench:
 	@scripts/install-deps build test bench
 	@$(MAKE) --no-print-directory all
 	@tests/bench/http-bench
-	@if [ -x tests/bench/engine-bench ]; then tests/bench/engine-bench; fi
+	@$(MAKE) --no-print-directory bench-engine
+
+# the engine alone: default.rules and 50/500/5,000 generated rules, next to
+# Vectorscan (libvectorscan-dev, only here) on the same word lists
+BENCH_ENGINE_SRCS := tests/bench/engine/cm_bench_engine.c
+BENCH_ENGINE_LIBS := $(ENGINE_LIBS)
+ifneq ($(wildcard /usr/include/hs/hs.h),)
+BENCH_ENGINE_SRCS += tests/bench/engine/cm_bench_vectorscan.c
+BENCH_ENGINE_LIBS += -lhs
+BENCH_ENGINE_FLAGS := -DCM_BENCH_VECTORSCAN
+endif
+
+$(BUILD)/cm-bench-engine: $(BENCH_ENGINE_SRCS) tests/bench/engine/cm_bench.h $(ENGINE_OBJS)
+	@echo "  LINK    $@"
+	@$(CC) $(ENGINE_CFLAGS) $(BENCH_ENGINE_FLAGS) -Itests/bench/engine $(filter-out %.h,$^) -o $@ $(BENCH_ENGINE_LIBS)
+
+bench-engine: $(BUILD)/cm-bench-engine
+	@tests/bench/engine-bench

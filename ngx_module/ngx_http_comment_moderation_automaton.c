@@ -42,6 +42,10 @@ typedef struct {
 struct cm_automaton_s {
     uint16_t         cls[256];  /* byte -> class (column) */
     uint32_t         nclasses;
+    uint32_t         row_shift;     /* a row offset, an exact multiple of */
+    uint32_t         row_inverse;   /* nclasses, to its state: shifted by
+                                       nclasses' factors of two, times the
+                                       inverse of the odd rest mod 2^32 */
     uint32_t         nstates;
     uint32_t        *delta;     /* [nstates * nclasses], see above */
     uint32_t        *out_off;   /* [nstates + 1]: own outputs of a state */
@@ -60,11 +64,18 @@ typedef struct {
 } cm_ac_key_t;
 
 
+static int cm_ac_report(const cm_automaton_t *ac, uint32_t e, size_t end,
+    cm_automaton_match_pt match, void *data)
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    ;
 static int cm_ac_key_cmp(const void *a, const void *b);
 static size_t cm_ac_count_states(const cm_automaton_builder_t *b);
 static void cm_ac_classes(cm_automaton_t *ac, const cm_automaton_builder_t *b);
 static int cm_ac_trie(cm_automaton_t *ac, const cm_automaton_builder_t *b);
 static int cm_ac_links(cm_automaton_t *ac);
+static int cm_ac_renumber(cm_automaton_t *ac, const uint32_t *order);
 
 
 cm_automaton_builder_t *
@@ -242,8 +253,8 @@ cm_automaton_search(const cm_automaton_t *ac, const char *text, size_t len,
     cm_automaton_match_pt match, void *data)
 {
     int                   rc;
-    size_t                i, end;
-    uint32_t              e, s, k;
+    size_t                i;
+    uint32_t              e;
     const uint16_t       *cls;
     const uint32_t       *delta;
     const unsigned char  *p;
@@ -252,22 +263,47 @@ cm_automaton_search(const cm_automaton_t *ac, const char *text, size_t len,
     cls = ac->cls;
     delta = ac->delta;
     e = 0;
+    i = 0;
 
-    for (i = 0; i < len; i++) {
-        e = delta[(e >> 1) + cls[p[i]]];
+    while (i < len) {
+        /*
+         * The hot loop: one dependent load per byte, nothing else, so the
+         * state stays in a register; reporting is out of line.
+         */
+        do {
+            e = delta[(e >> 1) + cls[p[i++]]];
+        } while (!(e & 1) && i < len);
 
         if (!(e & 1)) {
-            continue;
+            break;
         }
 
-        end = i + 1;
+        rc = cm_ac_report(ac, e, i, match, data);
+        if (rc != 0) {
+            return rc;
+        }
+    }
 
-        for (s = ac->match[(e >> 1) / ac->nclasses]; s; s = ac->dict[s]) {
-            for (k = ac->out_off[s]; k < ac->out_off[s + 1]; k++) {
-                rc = match(data, ac->outs[k].id, end - ac->outs[k].len, end);
-                if (rc != 0) {
-                    return rc;
-                }
+    return 0;
+}
+
+
+/* Every pattern that ends at "end" in the state that entry e leads to. */
+static int
+cm_ac_report(const cm_automaton_t *ac, uint32_t e, size_t end,
+    cm_automaton_match_pt match, void *data)
+{
+    int       rc;
+    uint32_t  s, k;
+
+    for (s = ac->match[((e >> 1) >> ac->row_shift) * ac->row_inverse];
+         s;
+         s = ac->dict[s])
+    {
+        for (k = ac->out_off[s]; k < ac->out_off[s + 1]; k++) {
+            rc = match(data, ac->outs[k].id, end - ac->outs[k].len, end);
+            if (rc != 0) {
+                return rc;
             }
         }
     }
@@ -366,6 +402,18 @@ cm_ac_classes(cm_automaton_t *ac, const cm_automaton_builder_t *b)
     }
 
     ac->nclasses = n;
+
+    /* dividing by n without a division: see row_shift */
+    for (ac->row_shift = 0; !(n & 1); ac->row_shift++) {
+        n >>= 1;
+    }
+
+    /* Newton's iteration doubles the correct low bits: 3, 6, 12, 24, 48 */
+    ac->row_inverse = n;
+
+    for (c = 0; c < 4; c++) {
+        ac->row_inverse *= 2 - n * ac->row_inverse;
+    }
 }
 
 
@@ -477,6 +525,12 @@ cm_ac_links(cm_automaton_t *ac)
     }
 
     free(fail);
+
+    if (cm_ac_renumber(ac, queue) != 0) {
+        free(queue);
+        return -1;
+    }
+
     free(queue);
 
     n = (size_t) ac->nstates * C;
@@ -485,6 +539,77 @@ cm_ac_links(cm_automaton_t *ac)
         t = ac->delta[i];
         ac->delta[i] = ((t * C) << 1) | (ac->match[t] != 0);
     }
+
+    return 0;
+}
+
+
+/*
+ * States renumbered in breadth-first order ("order"): a search spends most
+ * of its time in the few shallow states, whose rows then share the first
+ * part of the table instead of being spread over all of it.
+ */
+static int
+cm_ac_renumber(cm_automaton_t *ac, const uint32_t *order)
+{
+    size_t           i, c, C, n;
+    uint32_t         old, *perm, *delta, *out_off, *match, *dict;
+    cm_ac_output_t  *outs;
+
+    C = ac->nclasses;
+    n = ac->nstates;
+
+    perm = malloc(n * sizeof(uint32_t));
+    delta = malloc(n * C * sizeof(uint32_t));
+    out_off = calloc(n + 1, sizeof(uint32_t));
+    match = malloc(n * sizeof(uint32_t));
+    dict = malloc(n * sizeof(uint32_t));
+    outs = malloc((ac->nouts ? ac->nouts : 1) * sizeof(cm_ac_output_t));
+
+    if (perm == NULL || delta == NULL || out_off == NULL || match == NULL
+        || dict == NULL || outs == NULL)
+    {
+        free(perm);
+        free(delta);
+        free(out_off);
+        free(match);
+        free(dict);
+        free(outs);
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        perm[order[i]] = (uint32_t) i;
+    }
+
+    /* the root stays 0, so 0 still means "none" in match and dict */
+    for (i = 0; i < n; i++) {
+        old = order[i];
+
+        for (c = 0; c < C; c++) {
+            delta[i * C + c] = perm[ac->delta[(size_t) old * C + c]];
+        }
+
+        match[i] = perm[ac->match[old]];
+        dict[i] = perm[ac->dict[old]];
+        out_off[i + 1] = out_off[i] + ac->out_off[old + 1] - ac->out_off[old];
+
+        memcpy(&outs[out_off[i]], &ac->outs[ac->out_off[old]],
+               (out_off[i + 1] - out_off[i]) * sizeof(cm_ac_output_t));
+    }
+
+    free(perm);
+    free(ac->delta);
+    free(ac->out_off);
+    free(ac->match);
+    free(ac->dict);
+    free(ac->outs);
+
+    ac->delta = delta;
+    ac->out_off = out_off;
+    ac->match = match;
+    ac->dict = dict;
+    ac->outs = outs;
 
     return 0;
 }

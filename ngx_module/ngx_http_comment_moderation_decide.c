@@ -13,6 +13,7 @@
 #include "ngx_http_comment_moderation_decide.h"
 
 
+static void cm_decide_score(const cm_rules_t *rules, cm_result_t *res);
 static void cm_decide_facts(const cm_engine_t *engine,
     const cm_facts_t *facts, cm_result_t *res);
 static int cm_decide_hold(const cm_rule_def_t *rule, size_t window,
@@ -49,7 +50,7 @@ cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
         res->score += res->hits[i].contribution;
 
         /* reject > queue > accept, the first of a kind wins */
-        if (!rule->shadow && rule->action != CM_ACTION_SCORE
+        if (!cm_rule_silent(rule) && rule->action != CM_ACTION_SCORE
             && (hard == NULL || rule->action > hard->action))
         {
             hard = rule;
@@ -70,20 +71,8 @@ cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
                  "rule %s: %s%s%s%s", hard->name, names[hard->action],
                  why[0] ? " (" : "", why, why[0] ? ")" : "");
 
-    } else if (res->score >= rules->reject_at) {
-        res->decision = CM_DECISION_REJECT;
-        snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d >= reject %d", res->score, rules->reject_at);
-
-    } else if (res->score >= rules->queue_at) {
-        res->decision = CM_DECISION_QUEUE;
-        snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d >= queue %d", res->score, rules->queue_at);
-
     } else {
-        res->decision = CM_DECISION_ACCEPT;
-        snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d < queue %d", res->score, rules->queue_at);
+        cm_decide_score(rules, res);
     }
 
     /* a rule that could not run might have rejected: not an accept */
@@ -319,6 +308,53 @@ cm_decision_name(cm_decision_e d)
 }
 
 
+/* the thresholds: the set's, or stricter ones for the comment's article */
+static void
+cm_decide_score(const cm_rules_t *rules, cm_result_t *res)
+{
+    int                            queue_at, reject_at;
+    size_t                         i;
+    const char                    *which;
+    const cm_article_threshold_t  *a;
+
+    queue_at = rules->queue_at;
+    reject_at = rules->reject_at;
+    which = "";
+
+    for (i = 0; res->article != NULL && i < rules->narticles; i++) {
+        a = &rules->articles[i];
+
+        if (a->len == res->article_len
+            && memcmp(a->article, res->article, a->len) == 0)
+        {
+            queue_at = a->queue_at ? a->queue_at : queue_at;
+            reject_at = a->reject_at ? a->reject_at : reject_at;
+            which = a->article;
+            break;
+        }
+    }
+
+    if (res->score >= reject_at) {
+        res->decision = CM_DECISION_REJECT;
+        snprintf(res->reason_buf, sizeof(res->reason_buf),
+                 "score %d >= reject %d%s%.40s%s", res->score, reject_at,
+                 which[0] ? " (article " : "", which, which[0] ? ")" : "");
+
+    } else if (res->score >= queue_at) {
+        res->decision = CM_DECISION_QUEUE;
+        snprintf(res->reason_buf, sizeof(res->reason_buf),
+                 "score %d >= queue %d%s%.40s%s", res->score, queue_at,
+                 which[0] ? " (article " : "", which, which[0] ? ")" : "");
+
+    } else {
+        res->decision = CM_DECISION_ACCEPT;
+        snprintf(res->reason_buf, sizeof(res->reason_buf),
+                 "score %d < queue %d%s%.40s%s", res->score, queue_at,
+                 which[0] ? " (article " : "", which, which[0] ? ")" : "");
+    }
+}
+
+
 size_t
 cm_result_rule_names(const cm_result_t *res, char *buf, size_t len)
 {
@@ -331,7 +367,7 @@ cm_result_rule_names(const cm_result_t *res, char *buf, size_t len)
     for (i = 0; i < res->nhits; i++) {
         rule = res->hits[i].rule;
 
-        if (rule->shadow) {
+        if (cm_rule_silent(rule)) {
             continue;
         }
 

@@ -17,121 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ngx_http_comment_moderation_automaton.h"
-#include "ngx_http_comment_moderation_engine.h"
+#include "ngx_http_comment_moderation_engine_internal.h"
 #include "ngx_http_comment_moderation_decide.h"
-#include "ngx_http_comment_moderation_regex.h"
 
 
-/* spans a rule may collect per field and view: enough to count and show */
-#define CM_ENGINE_MAX_SPANS  64
-
-#define CM_RULE_VIEW_TEXT    (CM_RULE_VIEW_FOLDED | CM_RULE_VIEW_DELEET)
-
-/* the compiling helpers return 0, -1 with the error in err, or this */
-#define CM_ENGINE_NOMEM      -2
-
-/* fields that come from the body, checked for UTF-8 even if no rule reads
-   them; request metadata only when a rule does */
-#define CM_BODY_FIELDS       (CM_FIELD_BIT(CM_FIELD_TEXT)                     \
-                              | CM_FIELD_BIT(CM_FIELD_NAME)                   \
-                              | CM_FIELD_BIT(CM_FIELD_EMAIL)                  \
-                              | CM_FIELD_BIT(CM_FIELD_URL)                    \
-                              | CM_FIELD_BIT(CM_FIELD_ARTICLE))
-
-
-/* a key of the word automaton */
-typedef struct {
-    uint32_t            rule;
-    uint8_t             views;      /* CM_RULE_VIEW_FOLDED and/or _DELEET */
-    uint8_t             prefix;     /* "word*": no word end needed */
-    uint8_t             suffix;     /* "*word": no word start needed */
-} cm_word_key_t;
-
-
-/* a key of the literal automaton: a literal of one regex */
-typedef struct {
-    uint32_t            regex;
-    unsigned            views;      /* CM_RULE_VIEW_*s it prefilters */
-} cm_literal_key_t;
-
-
-typedef struct {
-    cm_regex_t         *re;
-    uint32_t            rule;
-    unsigned            filtered;   /* CM_RULE_VIEW_*s with literals */
-} cm_engine_regex_t;
-
-
-struct cm_engine_s {
-    const cm_rules_t   *rules;
-
-    cm_automaton_t     *words;
-    cm_word_key_t      *word_keys;
-    size_t              nword_keys;
-
-    cm_automaton_t     *literals;
-    cm_literal_key_t   *literal_keys;
-    size_t              nliteral_keys;
-
-    cm_engine_regex_t  *regexes;
-    size_t              nregexes;
-
-    uint32_t            word_fields;            /* CM_FIELD_BIT()s */
-    unsigned            regex_views[CM_FIELD_N];
-    uint32_t            fields;                 /* normalized */
-
-    cm_window_t         windows[CM_ENGINE_MAX_WINDOWS];
-    size_t              nwindows;
-    uint32_t           *facts_only;     /* the CM_RULE_FACTS rules */
-    size_t              nfacts_only;
-};
-
-
-/* one match, as a raw span */
-typedef struct {
-    uint32_t            rule;
-    uint32_t            field;
-    uint32_t            start;
-    uint32_t            end;
-} cm_match_t;
-
-
-/* one request's matching */
-typedef struct {
-    const cm_engine_t  *engine;
-    const cm_alloc_t   *alloc;
-    cm_result_t        *res;
-
-    cm_match_t         *matches;
-    size_t              nmatches;
-    size_t              amatches;
-
-    uint8_t            *counts;     /* per rule: spans in this field+view */
-    uint8_t            *limited;    /* per rule: a regex limit was hit */
-    uint32_t           *seen;       /* per regex: pass a literal was seen */
-    uint32_t            pass;
-
-    /* the view being searched */
-    const cm_view_t    *view;
-    cm_field_e          field;
-    unsigned            view_bit;   /* CM_RULE_VIEW_* */
-    int                 failed;     /* out of memory */
-} cm_scan_t;
-
-
-/* the views a rule's CM_RULE_VIEW_* bit stands for */
-static const struct {
-    unsigned            bit;
-    cm_view_e           view;       /* for regexes */
-    cm_view_e           compact;    /* for words */
-} cm_engine_views[] = {
+const cm_engine_view_t  cm_engine_views[CM_ENGINE_NVIEWS] = {
     { CM_RULE_VIEW_RAW,    CM_VIEW_RAW,    CM_VIEW_N },
     { CM_RULE_VIEW_FOLDED, CM_VIEW_FOLDED, CM_VIEW_COMPACT },
     { CM_RULE_VIEW_DELEET, CM_VIEW_DELEET, CM_VIEW_COMPACT_DELEET },
 };
 
-#define CM_ENGINE_NVIEWS  (sizeof(cm_engine_views) / sizeof(cm_engine_views[0]))
+
+static _Thread_local cm_engine_scratch_t  cm_engine_scratch;
 
 
 static int cm_engine_compile_words(cm_engine_t *engine,
@@ -140,25 +37,14 @@ static int cm_engine_add_words(cm_engine_t *engine, uint32_t r,
     cm_automaton_builder_t *b, size_t *akeys, char *err, size_t err_len);
 static int cm_engine_add_key(cm_engine_t *engine, cm_automaton_builder_t *b,
     size_t *akeys, const cm_view_t *key, cm_word_key_t *wk);
-static int cm_engine_compile_regexes(cm_engine_t *engine,
-    cm_automaton_builder_t *b, char *err, size_t err_len);
-static int cm_engine_add_literals(cm_engine_t *engine, uint32_t i,
-    unsigned views, unsigned flags, cm_automaton_builder_t *b,
-    size_t *akeys);
+static int cm_engine_compile_regexes(cm_engine_t *engine, char *err,
+    size_t err_len);
 static int cm_engine_compile_facts(cm_engine_t *engine, char *err,
     size_t err_len);
-static void *cm_engine_grow(void *p, size_t *n, size_t need, size_t size);
-static cm_engine_rc_e cm_engine_normalize(const cm_engine_t *engine,
-    const cm_input_t *in, const cm_alloc_t *a, cm_result_t *res,
-    cm_field_e *bad_field);
 static void cm_engine_scan_words(cm_scan_t *sc, cm_field_e f);
 static int cm_engine_word_found(void *data, uint32_t id, size_t start,
     size_t end);
-static void cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f);
-static int cm_engine_literal_found(void *data, uint32_t id, size_t start,
-    size_t end);
-static void cm_engine_run_regex(cm_scan_t *sc, uint32_t rule,
-    const cm_regex_t *re);
+static cm_engine_scratch_t *cm_engine_scratch_get(const cm_engine_t *engine);
 static void cm_engine_add_match(cm_scan_t *sc, uint32_t rule, size_t start,
     size_t end);
 static cm_engine_rc_e cm_engine_collect(cm_scan_t *sc);
@@ -175,13 +61,12 @@ cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
     int                      rc;
     size_t                   i;
     cm_engine_t             *engine;
-    cm_automaton_builder_t  *words, *literals;
+    cm_automaton_builder_t  *words;
 
     engine = calloc(1, sizeof(cm_engine_t));
     words = cm_automaton_builder_create(0);
-    literals = cm_automaton_builder_create(CM_AUTOMATON_CASELESS);
 
-    rc = (engine && words && literals) ? 0 : CM_ENGINE_NOMEM;
+    rc = (engine && words) ? 0 : CM_ENGINE_NOMEM;
 
     if (rc == 0) {
         engine->rules = rules;
@@ -189,7 +74,11 @@ cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
     }
 
     if (rc == 0) {
-        rc = cm_engine_compile_regexes(engine, literals, err, err_len);
+        rc = cm_engine_compile_regexes(engine, err, err_len);
+    }
+
+    if (rc == 0) {
+        rc = cm_prefilter_compile(engine);
     }
 
     if (rc == 0) {
@@ -198,12 +87,10 @@ cm_engine_compile(const cm_rules_t *rules, char *err, size_t err_len)
 
     if (rc == 0) {
         engine->words = cm_automaton_build(words);
-        engine->literals = cm_automaton_build(literals);
-        rc = (engine->words && engine->literals) ? 0 : CM_ENGINE_NOMEM;
+        rc = engine->words ? 0 : CM_ENGINE_NOMEM;
     }
 
     cm_automaton_builder_free(words);
-    cm_automaton_builder_free(literals);
 
     if (rc != 0) {
         if (rc == CM_ENGINE_NOMEM) {
@@ -239,10 +126,9 @@ cm_engine_free(cm_engine_t *engine)
         cm_regex_free(engine->regexes[i].re);
     }
 
+    cm_prefilter_free(engine);
     cm_automaton_free(engine->words);
-    cm_automaton_free(engine->literals);
     free(engine->word_keys);
-    free(engine->literal_keys);
     free(engine->regexes);
     free(engine->facts_only);
     free(engine);
@@ -274,9 +160,8 @@ cm_engine_memory(const cm_engine_t *engine)
 
     size = sizeof(cm_engine_t)
            + cm_automaton_memory(engine->words)
-           + cm_automaton_memory(engine->literals)
+           + cm_prefilter_memory(engine)
            + engine->nword_keys * sizeof(cm_word_key_t)
-           + engine->nliteral_keys * sizeof(cm_literal_key_t)
            + engine->nregexes * sizeof(cm_engine_regex_t)
            + engine->nfacts_only * sizeof(uint32_t);
 
@@ -447,11 +332,9 @@ cm_engine_add_key(cm_engine_t *engine, cm_automaton_builder_t *b,
 
 /* Every regex, and the literals that prefilter them for one automaton. */
 static int
-cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
-    char *err, size_t err_len)
+cm_engine_compile_regexes(cm_engine_t *engine, char *err, size_t err_len)
 {
-    size_t                r, n, akeys, off;
-    unsigned              text;
+    size_t                r, n, off;
     cm_regex_t           *re;
     cm_engine_regex_t    *er;
     const cm_rule_def_t  *rule;
@@ -466,8 +349,6 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
     if (engine->regexes == NULL) {
         return CM_ENGINE_NOMEM;
     }
-
-    akeys = 0;
 
     for (r = 0; r < engine->rules->nrules; r++) {
         rule = &engine->rules->rules[r];
@@ -488,19 +369,8 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
         er = &engine->regexes[engine->nregexes++];
         er->re = re;
         er->rule = (uint32_t) r;
-
-        text = rule->views & CM_RULE_VIEW_TEXT;
-
-        if ((text && cm_engine_add_literals(engine, engine->nregexes - 1,
-                                            text, 0, b, &akeys) != 0)
-            || ((rule->views & CM_RULE_VIEW_RAW)
-                && cm_engine_add_literals(engine, engine->nregexes - 1,
-                                          CM_RULE_VIEW_RAW,
-                                          CM_REGEX_LITERALS_NO_LETTERS, b,
-                                          &akeys) != 0))
-        {
-            return CM_ENGINE_NOMEM;
-        }
+        er->fields = rule->fields;
+        er->views = rule->views;
 
         for (n = 0; n < CM_FIELD_N; n++) {
             if (rule->fields & CM_FIELD_BIT(n)) {
@@ -510,57 +380,6 @@ cm_engine_compile_regexes(cm_engine_t *engine, cm_automaton_builder_t *b,
     }
 
     return 0;
-}
-
-
-static int
-cm_engine_add_literals(cm_engine_t *engine, uint32_t i, unsigned views,
-    unsigned flags, cm_automaton_builder_t *b, size_t *akeys)
-{
-    int                  rc;
-    char                *buf;
-    size_t               k, n, len;
-    cm_literal_key_t    *keys;
-    cm_engine_regex_t   *er;
-    cm_regex_literal_t   lits[CM_REGEX_LITERALS_MAX];
-
-    er = &engine->regexes[i];
-    len = strlen(engine->rules->rules[er->rule].regex);
-
-    buf = malloc(len + 1);
-    if (buf == NULL) {
-        return -1;
-    }
-
-    n = cm_regex_literals(engine->rules->rules[er->rule].regex, len, flags,
-                          buf, lits);
-    rc = 0;
-
-    for (k = 0; k < n; k++) {
-        keys = cm_engine_grow(engine->literal_keys, akeys,
-                              engine->nliteral_keys + 1,
-                              sizeof(cm_literal_key_t));
-        if (keys == NULL
-            || cm_automaton_add(b, lits[k].data, lits[k].len,
-                                (uint32_t) engine->nliteral_keys) != 0)
-        {
-            rc = -1;
-            break;
-        }
-
-        engine->literal_keys = keys;
-        keys[engine->nliteral_keys].regex = i;
-        keys[engine->nliteral_keys].views = views;
-        engine->nliteral_keys++;
-    }
-
-    if (n > 0) {
-        er->filtered |= views;
-    }
-
-    free(buf);
-
-    return rc;
 }
 
 
@@ -615,7 +434,7 @@ cm_engine_compile_facts(cm_engine_t *engine, char *err, size_t err_len)
 
 
 /* realloc to hold "need" elements, doubling; NULL when out of memory */
-static void *
+void *
 cm_engine_grow(void *p, size_t *n, size_t need, size_t size)
 {
     size_t  cap;
@@ -639,31 +458,49 @@ cm_engine_rc_e
 cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
     const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field)
 {
-    size_t          f;
-    cm_scan_t       sc;
     cm_engine_rc_e  rc;
-
-    memset(res, 0, sizeof(cm_result_t));
-    res->decision = CM_DECISION_ACCEPT;
-    res->reason = "";
 
     rc = cm_engine_normalize(engine, in, a, res, bad_field);
     if (rc != CM_ENGINE_OK) {
         return rc;
     }
 
+    /* for the thresholds of stricter articles, when deciding */
+    res->article = in->value[CM_FIELD_ARTICLE];
+    res->article_len = in->len[CM_FIELD_ARTICLE];
+
+    return cm_engine_scan(engine, a, res);
+}
+
+
+cm_engine_rc_e
+cm_engine_scan(const cm_engine_t *engine, const cm_alloc_t *a,
+    cm_result_t *res)
+{
+    size_t          f;
+    cm_scan_t       sc;
+
+    /* what an earlier scan of the same texts found */
+    res->hits = NULL;
+    res->nhits = 0;
+    res->spans = NULL;
+    res->nspans = 0;
+    res->npending = 0;
+    res->npending_spans = 0;
+    res->limit_rule = NULL;
+    res->limit_errors = 0;
+
     memset(&sc, 0, sizeof(cm_scan_t));
     sc.engine = engine;
     sc.alloc = a;
     sc.res = res;
 
-    sc.counts = cm_alloc(a, engine->rules->nrules + 1);
-    sc.limited = cm_calloc(a, engine->rules->nrules + 1);
-    sc.seen = cm_calloc(a, (engine->nregexes + 1) * sizeof(uint32_t));
-
-    if (sc.counts == NULL || sc.limited == NULL || sc.seen == NULL) {
+    sc.scratch = cm_engine_scratch_get(engine);
+    if (sc.scratch == NULL) {
         return CM_ENGINE_NO_MEMORY;
     }
+
+    sc.candidates = sc.scratch->candidates;
 
     for (f = 0; f < CM_FIELD_N; f++) {
         if (!(res->present & CM_FIELD_BIT(f))) {
@@ -675,7 +512,7 @@ cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
         }
 
         if (engine->regex_views[f]) {
-            cm_engine_scan_regexes(&sc, f);
+            cm_prefilter_scan(&sc, f);
         }
     }
 
@@ -691,12 +528,16 @@ cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
  * Normalizes the fields some rule reads (the text always); other body
  * fields are only checked for valid UTF-8.
  */
-static cm_engine_rc_e
+cm_engine_rc_e
 cm_engine_normalize(const cm_engine_t *engine, const cm_input_t *in,
     const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field)
 {
     size_t        f;
     cm_norm_rc_e  rc;
+
+    memset(res, 0, sizeof(cm_result_t));
+    res->decision = CM_DECISION_ACCEPT;
+    res->reason = "";
 
     for (f = 0; f < CM_FIELD_N; f++) {
         if (in->value[f] == NULL) {
@@ -737,20 +578,40 @@ cm_engine_normalize(const cm_engine_t *engine, const cm_input_t *in,
 static void
 cm_engine_scan_words(cm_scan_t *sc, cm_field_e f)
 {
-    size_t  i;
+    int               same;
+    size_t            i;
+    const cm_view_t  *c, *d;
 
     sc->field = f;
+
+    /*
+     * Without leetspeak the two compact views are the same bytes, flags and
+     * sources: one search serves both (each still counts its own spans).
+     */
+    c = &sc->res->text[f].view[CM_VIEW_COMPACT];
+    d = &sc->res->text[f].view[CM_VIEW_COMPACT_DELEET];
+
+    same = c->len == d->len && memcmp(c->text, d->text, c->len) == 0
+           && memcmp(c->flags, d->flags, c->len) == 0;
 
     /* cm_engine_views[0], the raw view, has no compact form */
     for (i = 1; i < CM_ENGINE_NVIEWS; i++) {
         sc->view = &sc->res->text[f].view[cm_engine_views[i].compact];
         sc->view_bit = cm_engine_views[i].bit;
 
+        if (same) {
+            if (sc->view_bit == CM_RULE_VIEW_DELEET) {
+                break;
+            }
+
+            sc->view_bit |= CM_RULE_VIEW_DELEET;
+        }
+
         if (sc->view->len == 0) {
             continue;
         }
 
-        memset(sc->counts, 0, sc->engine->rules->nrules);
+        sc->gen = cm_engine_next_gen(sc->scratch);
         (void) cm_automaton_search(sc->engine->words, sc->view->text,
                                    sc->view->len, cm_engine_word_found, sc);
     }
@@ -760,103 +621,64 @@ cm_engine_scan_words(cm_scan_t *sc, cm_field_e f)
 static int
 cm_engine_word_found(void *data, uint32_t id, size_t start, size_t end)
 {
+    int                   add;
+    unsigned              bits;
+    uint32_t             *mark;
     cm_scan_t            *sc = data;
     const uint8_t        *flags;
     const cm_word_key_t  *wk;
-    const cm_rule_def_t  *rule;
 
     wk = &sc->engine->word_keys[id];
-    rule = &sc->engine->rules->rules[wk->rule];
     flags = sc->view->flags;
+    bits = wk->views & sc->view_bit;
 
-    /* a key only carries the views its rule reads */
-    if (!(wk->views & sc->view_bit)
-        || !(rule->fields & CM_FIELD_BIT(sc->field))
-        || sc->counts[wk->rule] >= CM_ENGINE_MAX_SPANS)
+    /*
+     * A key only carries the views its rule reads; whole words at the ends
+     * of the key, inside it any boundaries.  Most hits (a key inside a
+     * longer word) end here, before the rule is looked at.
+     */
+    if (bits == 0
+        || (!wk->suffix && !(flags[start] & CM_WORD_START))
+        || (!wk->prefix && !(flags[end - 1] & CM_WORD_END))
+        || !(sc->engine->rules->rules[wk->rule].fields
+             & CM_FIELD_BIT(sc->field)))
     {
         return 0;
     }
 
-    /* whole words at the ends of the key; inside it, any boundaries */
-    if ((!wk->suffix && !(flags[start] & CM_WORD_START))
-        || (!wk->prefix && !(flags[end - 1] & CM_WORD_END)))
-    {
-        return 0;
+    /* spans per view: the folded view's count in bits 0-7, deleet's 8-15 */
+    mark = &sc->scratch->rule_mark[wk->rule];
+
+    if ((*mark >> CM_ENGINE_GEN_SHIFT) != sc->gen) {
+        *mark = sc->gen << CM_ENGINE_GEN_SHIFT;
     }
 
-    sc->counts[wk->rule]++;
-    cm_engine_add_match(sc, wk->rule, start, end);
+    add = 0;
+
+    if ((bits & CM_RULE_VIEW_FOLDED)
+        && (*mark & 0xff) < CM_ENGINE_MAX_SPANS)
+    {
+        *mark += 1;
+        add = 1;
+    }
+
+    if ((bits & CM_RULE_VIEW_DELEET)
+        && ((*mark >> 8) & 0xff) < CM_ENGINE_MAX_SPANS)
+    {
+        *mark += 1 << 8;
+        add = 1;
+    }
+
+    if (add) {
+        cm_engine_add_match(sc, wk->rule, start, end);
+    }
 
     return sc->failed;
 }
 
 
-/*
- * For each view some regex reads in this field: the literal automaton
- * first, then the regexes whose literal was seen, or that have none.
- */
-static void
-cm_engine_scan_regexes(cm_scan_t *sc, cm_field_e f)
-{
-    size_t                    i, v;
-    const cm_rule_def_t      *rule;
-    const cm_engine_t        *engine;
-    const cm_engine_regex_t  *er;
-
-    engine = sc->engine;
-    sc->field = f;
-
-    for (v = 0; v < CM_ENGINE_NVIEWS; v++) {
-        if (!(engine->regex_views[f] & cm_engine_views[v].bit)) {
-            continue;
-        }
-
-        sc->view = &sc->res->text[f].view[cm_engine_views[v].view];
-        sc->view_bit = cm_engine_views[v].bit;
-        sc->pass++;
-
-        (void) cm_automaton_search(engine->literals, sc->view->text,
-                                   sc->view->len, cm_engine_literal_found, sc);
-
-        for (i = 0; i < engine->nregexes && !sc->failed; i++) {
-            er = &engine->regexes[i];
-            rule = &engine->rules->rules[er->rule];
-
-            if (!(rule->fields & CM_FIELD_BIT(f))
-                || !(rule->views & sc->view_bit)
-                || sc->limited[er->rule]
-                || ((er->filtered & sc->view_bit) && sc->seen[i] != sc->pass))
-            {
-                continue;
-            }
-
-            cm_engine_run_regex(sc, er->rule, er->re);
-        }
-    }
-}
-
-
-static int
-cm_engine_literal_found(void *data, uint32_t id, size_t start, size_t end)
-{
-    cm_scan_t               *sc = data;
-    const cm_literal_key_t  *lk;
-
-    (void) start;
-    (void) end;
-
-    lk = &sc->engine->literal_keys[id];
-
-    if (lk->views & sc->view_bit) {
-        sc->seen[lk->regex] = sc->pass;
-    }
-
-    return 0;
-}
-
-
 /* Every match of one regex in the current view, up to the span cap. */
-static void
+void
 cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re)
 {
     size_t          n, off, start, end;
@@ -876,7 +698,16 @@ cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re)
 
         if (rc != CM_REGEX_MATCH) {
             /* a limit, or pcre2 failing: the rule cannot be trusted */
-            sc->limited[rule] = 1;
+            if (sc->limited == NULL) {
+                sc->limited = cm_alloc(sc->alloc, sc->engine->nregexes
+                                                  * sizeof(uint32_t));
+                if (sc->limited == NULL) {
+                    sc->failed = 1;
+                    return;
+                }
+            }
+
+            sc->limited[sc->nlimited++] = rule;
             res->limit_errors++;
             if (res->limit_rule == NULL) {
                 res->limit_rule = &sc->engine->rules->rules[rule];
@@ -904,6 +735,37 @@ cm_engine_run_regex(cm_scan_t *sc, uint32_t rule, const cm_regex_t *re)
                      && (sc->view->text[off] & 0xc0) == 0x80);
         }
     }
+}
+
+
+/* 1 if the current view holds a byte >= 0x80, found out on first use */
+int
+cm_engine_view_non_ascii(cm_scan_t *sc)
+{
+    size_t                i;
+    uint64_t              w, any;
+    const unsigned char  *p;
+
+    if (sc->non_ascii_gen == sc->gen) {
+        return sc->non_ascii;
+    }
+
+    p = (const unsigned char *) sc->view->text;
+    any = 0;
+
+    for (i = 0; i + 8 <= sc->view->len; i += 8) {
+        memcpy(&w, p + i, 8);
+        any |= w;
+    }
+
+    for ( /* void */ ; i < sc->view->len; i++) {
+        any |= p[i];
+    }
+
+    sc->non_ascii = (any & 0x8080808080808080ull) != 0;
+    sc->non_ascii_gen = sc->gen;
+
+    return sc->non_ascii;
 }
 
 
@@ -1071,7 +933,8 @@ cm_engine_hit(const cm_engine_t *engine, cm_hit_t *hit, uint32_t r,
     rule = &engine->rules->rules[r];
     hit->rule = rule;
     hit->count = (unsigned) count;
-    hit->contribution = (rule->action == CM_ACTION_SCORE && !rule->shadow)
+    hit->contribution = (rule->action == CM_ACTION_SCORE
+                         && !cm_rule_silent(rule))
                         ? rule->score : 0;
 }
 
@@ -1084,7 +947,97 @@ cm_engine_fires(const cm_scan_t *sc, uint32_t r, size_t count)
 
     min = sc->engine->rules->rules[r].min_count;
 
-    return !sc->limited[r] && count >= (min ? min : 1);
+    return !cm_engine_is_limited(sc, r) && count >= (min ? min : 1);
+}
+
+
+/* a regex limit made rule r unreliable (rare: the list is short) */
+int
+cm_engine_is_limited(const cm_scan_t *sc, uint32_t r)
+{
+    size_t  i;
+
+    for (i = 0; i < sc->nlimited; i++) {
+        if (sc->limited[i] == r) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* The calling thread's marks, with room for the engine's rules and regexes. */
+static cm_engine_scratch_t *
+cm_engine_scratch_get(const cm_engine_t *engine)
+{
+    size_t                nrules, nregexes, nliterals;
+    cm_engine_scratch_t  *s;
+
+    s = &cm_engine_scratch;
+    nrules = engine->rules->nrules + 1;
+    nregexes = engine->nregexes + 1;
+    nliterals = engine->nliterals + 1;
+
+    if (s->nrules >= nrules && s->nregexes >= nregexes
+        && s->nliterals >= nliterals)
+    {
+        return s;
+    }
+
+    nrules = nrules > s->nrules ? nrules : s->nrules;
+    nregexes = nregexes > s->nregexes ? nregexes : s->nregexes;
+    nliterals = nliterals > s->nliterals ? nliterals : s->nliterals;
+
+    cm_engine_thread_cleanup();
+
+    s->rule_mark = calloc(nrules, sizeof(uint32_t));
+    s->regex_mark = calloc(nregexes, sizeof(uint32_t));
+    s->candidates = calloc(nregexes, sizeof(uint32_t));
+    s->literal_mark = calloc(nliterals, sizeof(uint32_t));
+
+    if (s->rule_mark == NULL || s->regex_mark == NULL
+        || s->candidates == NULL || s->literal_mark == NULL)
+    {
+        cm_engine_thread_cleanup();
+        return NULL;
+    }
+
+    s->nrules = nrules;
+    s->nregexes = nregexes;
+    s->nliterals = nliterals;
+
+    return s;
+}
+
+
+/* a generation no mark carries yet */
+uint32_t
+cm_engine_next_gen(cm_engine_scratch_t *s)
+{
+    if (++s->gen > CM_ENGINE_GEN_MAX) {
+        memset(s->rule_mark, 0, s->nrules * sizeof(uint32_t));
+        memset(s->regex_mark, 0, s->nregexes * sizeof(uint32_t));
+        memset(s->literal_mark, 0, s->nliterals * sizeof(uint32_t));
+        s->gen = 1;
+    }
+
+    return s->gen;
+}
+
+
+void
+cm_engine_thread_cleanup(void)
+{
+    cm_engine_scratch_t  *s;
+
+    s = &cm_engine_scratch;
+
+    free(s->rule_mark);
+    free(s->regex_mark);
+    free(s->candidates);
+    free(s->literal_mark);
+    memset(s, 0, sizeof(cm_engine_scratch_t));
 }
 
 

@@ -104,6 +104,10 @@ typedef struct {
                                                 limit, NULL if none */
     unsigned              limit_errors;
 
+    const char           *article;           /* the input's, for the
+                                                articles' thresholds */
+    size_t                article_len;
+
     int                   score;             /* sum of contributions */
     cm_decision_e         decision;
     const char           *reason;            /* "score 12 >= reject 10",
@@ -146,6 +150,16 @@ cm_engine_rc_e cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
     const cm_alloc_t *a, cm_result_t *res, cm_field_e *bad_field);
 
 /*
+ * cm_engine_match() in its two steps, for measuring them apart: normalize
+ * (starts the result) and scan the normalized fields.
+ */
+cm_engine_rc_e cm_engine_normalize(const cm_engine_t *engine,
+    const cm_input_t *in, const cm_alloc_t *a, cm_result_t *res,
+    cm_field_e *bad_field);
+cm_engine_rc_e cm_engine_scan(const cm_engine_t *engine, const cm_alloc_t *a,
+    cm_result_t *res);
+
+/*
  * Adds the waiting rules whose conditions and limits hold under "facts"
  * (what Redis knew about the comment's identities; NULL when Redis is not
  * configured or did not answer: each rule's "when-unknown" answers), then
@@ -162,6 +176,12 @@ void cm_engine_decide(const cm_engine_t *engine, const cm_facts_t *facts,
  */
 size_t cm_engine_windows(const cm_engine_t *engine,
     const cm_window_t **windows);
+
+/*
+ * Frees the calling thread's matching scratch (marks per rule and regex,
+ * kept between requests; tools, tests).
+ */
+void cm_engine_thread_cleanup(void);
 
 const char *cm_decision_name(cm_decision_e d);   /* "accept", "queue", "reject" */
 

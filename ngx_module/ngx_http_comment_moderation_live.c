@@ -57,6 +57,7 @@ static void ngx_http_comment_moderation_live_finish(void);
 static void ngx_http_comment_moderation_live_job_free(
     ngx_http_comment_moderation_live_job_t *job);
 static void ngx_http_comment_moderation_live_release(void *data);
+static void *ngx_http_comment_moderation_live_drop(void *data);
 static void ngx_http_comment_moderation_live_rearm(void);
 
 
@@ -149,18 +150,52 @@ ngx_http_comment_moderation_live_engine(ngx_http_request_t *r,
 }
 
 
+/*
+ * The last user of a set lets it go.  Freeing thousands of rules' regexes
+ * takes milliseconds, so a detached thread does it, off the event loop
+ * (here, if no thread can be started).
+ */
 static void
 ngx_http_comment_moderation_live_release(void *data)
 {
     ngx_http_comment_moderation_live_set_t  *set = data;
 
+    pthread_t       tid;
+    pthread_attr_t  attr;
+
     if (--set->refs) {
         return;
     }
 
+    if (pthread_attr_init(&attr) == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+
+        if (pthread_create(&tid, &attr, ngx_http_comment_moderation_live_drop,
+                           set)
+            == 0)
+        {
+            pthread_attr_destroy(&attr);
+            return;
+        }
+
+        pthread_attr_destroy(&attr);
+    }
+
+    (void) ngx_http_comment_moderation_live_drop(set);
+}
+
+
+/* Plain engine code and free(): nothing of nginx's state. */
+static void *
+ngx_http_comment_moderation_live_drop(void *data)
+{
+    ngx_http_comment_moderation_live_set_t  *set = data;
+
     cm_engine_free(set->engine);
     cm_rules_free(set->rules);
     ngx_free(set);
+
+    return NULL;
 }
 
 

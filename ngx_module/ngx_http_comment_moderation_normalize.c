@@ -45,7 +45,24 @@ typedef struct {
 typedef struct {
     cm_norm_char_t   *c;
     size_t            n;
+    size_t            cap;      /* characters c has room for */
+
+    /* noted while decoding: the passes that may change something */
+    unsigned          todo;     /* CM_NORM_TODO_* */
+    size_t            run;      /* letters and digits in a row */
+    int               run_spaced;   /* the run's first may be spaced */
+    uint32_t          prev;     /* the last two characters */
+    uint32_t          prev2;
+    uint8_t           prev_cls;
+    uint8_t           non_ascii;    /* a character >= U+0080 */
 } cm_norm_chars_t;
+
+
+/* cm_norm_chars_t.todo */
+#define CM_NORM_TODO_JOIN      0x01 /* a one-character word */
+#define CM_NORM_TODO_COLLAPSE  0x02 /* white space other than single " "
+                                       between words, or a letter thrice */
+#define CM_NORM_TODO_DELEET    0x04 /* a digit, "@" or "$" */
 
 
 /* a view being written */
@@ -67,8 +84,8 @@ static const char  cm_norm_leet[128] = {
 
 static cm_norm_rc_e cm_norm_decode(const unsigned char *raw, size_t len,
     const cm_alloc_t *a, cm_norm_chars_t *chars, size_t *bad_offset);
-static void cm_norm_put(cm_norm_chars_t *chars, uint32_t cp, cm_uclass_e cls,
-    size_t start, size_t end);
+static inline void cm_norm_put(cm_norm_chars_t *chars, uint32_t cp,
+    cm_uclass_e cls, size_t start, size_t end);
 static void cm_norm_collapse(cm_norm_chars_t *chars);
 static void cm_norm_join_spaced(cm_norm_chars_t *chars);
 static size_t cm_norm_run_end(const cm_norm_chars_t *chars, size_t i,
@@ -80,7 +97,7 @@ static size_t cm_norm_sep_width(const cm_norm_chars_t *chars, size_t from,
     size_t to);
 static size_t cm_norm_sep_weight(const cm_norm_chars_t *chars, size_t from,
     size_t to);
-static int cm_norm_spaced(const cm_norm_chars_t *chars, size_t i);
+static inline int cm_norm_spaced(const cm_norm_chars_t *chars, size_t i);
 static void cm_norm_deleet(cm_norm_chars_t *chars);
 static void cm_norm_deleet_digits(cm_norm_chars_t *chars, size_t token,
     size_t from, size_t token_end);
@@ -90,10 +107,9 @@ static cm_norm_rc_e cm_norm_views(const cm_norm_chars_t *chars,
     const cm_alloc_t *a, cm_text_t *out);
 static cm_norm_rc_e cm_norm_buf_alloc(const cm_alloc_t *a, size_t len,
     int sources, int flags, cm_norm_buf_t *b);
-static void cm_norm_buf_add(cm_norm_buf_t *b, const unsigned char *p,
-    size_t n, const cm_norm_char_t *ch, uint8_t edges);
-static uint8_t cm_norm_word_edges(const cm_norm_chars_t *chars, size_t i,
-    int deleet);
+static size_t cm_norm_put_bytes(cm_norm_buf_t *b, size_t at,
+    const unsigned char *p, size_t n, const cm_norm_char_t *ch,
+    uint8_t edges);
 static void *cm_norm_alloc_array(const cm_alloc_t *a, size_t n, size_t size);
 
 
@@ -114,13 +130,6 @@ static void *cm_norm_alloc_array(const cm_alloc_t *a, size_t n, size_t size);
 #define cm_norm_leet_token(ch)                                                \
     (cm_norm_alnum((ch)->cls) || (ch)->cp == '@' || (ch)->cp == '$')
 
-/* the class of a character in the deleet view */
-#define cm_norm_leet_class(ch)                                                \
-    ((ch)->leet ? CM_UCLASS_LETTER : (ch)->cls)
-
-/* the class of a character in the folded or, if "deleet", the deleet view */
-#define cm_norm_view_class(ch, deleet)                                        \
-    ((deleet) ? cm_norm_leet_class(ch) : (ch)->cls)
 
 
 cm_norm_rc_e
@@ -143,10 +152,22 @@ cm_normalize(const char *raw, size_t len, const cm_alloc_t *a,
         return rc;
     }
 
-    /* joining comes first: "s l o o o t" is squeezed as "slooot" */
-    cm_norm_join_spaced(&chars);
-    cm_norm_collapse(&chars);
-    cm_norm_deleet(&chars);
+    /*
+     * Joining comes first: "s l o o o t" is squeezed as "slooot".  A pass
+     * that would change nothing is skipped.
+     */
+    if (chars.todo & CM_NORM_TODO_JOIN) {
+        cm_norm_join_spaced(&chars);
+        chars.todo |= CM_NORM_TODO_COLLAPSE;
+    }
+
+    if (chars.todo & CM_NORM_TODO_COLLAPSE) {
+        cm_norm_collapse(&chars);
+    }
+
+    if (chars.todo & CM_NORM_TODO_DELEET) {
+        cm_norm_deleet(&chars);
+    }
 
     rc = cm_norm_raw_view(raw, len, a, &out->view[CM_VIEW_RAW]);
     if (rc != CM_NORM_OK) {
@@ -211,8 +232,10 @@ cm_utf8_valid(const char *s, size_t len, size_t *bad_offset)
 
 
 /*
- * Validates and folds raw into characters, dropped ones left out.  A first
- * pass counts them so that the array is allocated once, at its size.
+ * Validates and folds raw into characters, dropped ones left out.  The
+ * array gets room for one character per raw byte; folds that expand past
+ * that (a ligature into letters) are only counted, and a second pass fills
+ * an array of the counted size.
  */
 
 static cm_norm_rc_e
@@ -224,10 +247,22 @@ cm_norm_decode(const unsigned char *raw, size_t len, const cm_alloc_t *a,
     cm_uclass_e       cls;
     const char       *fold;
 
-    chars->c = NULL;
+    chars->cap = len;
 
     for ( ;; ) {
+        chars->c = cm_norm_alloc_array(a, chars->cap, sizeof(cm_norm_char_t));
+        if (chars->c == NULL) {
+            return CM_NORM_NO_MEMORY;
+        }
+
         chars->n = 0;
+        chars->todo = 0;
+        chars->run = 0;
+        chars->run_spaced = 0;
+        chars->prev = 0;
+        chars->prev2 = 0;
+        chars->prev_cls = CM_UCLASS_OTHER;
+        chars->non_ascii = 0;
 
         for (i = 0; i < len; i += n) {
             cp = raw[i];
@@ -280,27 +315,32 @@ cm_norm_decode(const unsigned char *raw, size_t len, const cm_alloc_t *a,
             }
         }
 
-        if (chars->c != NULL) {
+        /* a one-character word, or white space, at the end */
+        if ((chars->run == 1 && chars->run_spaced)
+            || chars->prev_cls == CM_UCLASS_SPACE)
+        {
+            chars->todo |= (chars->run == 1) ? CM_NORM_TODO_JOIN
+                                             : CM_NORM_TODO_COLLAPSE;
+        }
+
+        if (chars->n <= chars->cap) {
             return CM_NORM_OK;
         }
 
-        chars->c = cm_norm_alloc_array(a, chars->n, sizeof(cm_norm_char_t));
-        if (chars->c == NULL) {
-            return CM_NORM_NO_MEMORY;
-        }
+        chars->cap = chars->n;
     }
 }
 
 
-/* appends a character, or only counts it while chars->c is not allocated */
+/* appends a character; past the array's room, only counts it */
 
-static void
+static inline void
 cm_norm_put(cm_norm_chars_t *chars, uint32_t cp, cm_uclass_e cls,
     size_t start, size_t end)
 {
     cm_norm_char_t  *ch;
 
-    if (chars->c != NULL) {
+    if (chars->n < chars->cap) {
         ch = &chars->c[chars->n];
         ch->cp = cp;
         ch->start = (uint32_t) start;
@@ -311,6 +351,44 @@ cm_norm_put(cm_norm_chars_t *chars, uint32_t cp, cm_uclass_e cls,
     }
 
     chars->n++;
+
+    /* what the passes will find to do (see CM_NORM_TODO_*) */
+    if (cm_norm_alnum(cls)) {
+        if (chars->run++ == 0) {
+            chars->run_spaced = (cls == CM_UCLASS_LETTER
+                                 || cm_norm_leet_digit(cp));
+        }
+
+        if (cls == CM_UCLASS_DIGIT) {
+            chars->todo |= CM_NORM_TODO_DELEET;
+
+        } else if (cp == chars->prev && cp == chars->prev2) {
+            chars->todo |= CM_NORM_TODO_COLLAPSE;
+        }
+
+    } else {
+        if (chars->run == 1 && chars->run_spaced) {
+            chars->todo |= CM_NORM_TODO_JOIN;
+        }
+
+        chars->run = 0;
+
+        if (cls == CM_UCLASS_SPACE
+            && (cp != ' ' || chars->prev_cls == CM_UCLASS_SPACE
+                || chars->n == 1))
+        {
+            chars->todo |= CM_NORM_TODO_COLLAPSE;
+        }
+
+        if (cp == '@' || cp == '$') {
+            chars->todo |= CM_NORM_TODO_DELEET;
+        }
+    }
+
+    chars->prev2 = chars->prev;
+    chars->prev = cp;
+    chars->prev_cls = (uint8_t) cls;
+    chars->non_ascii |= (cp >= 0x80);
 }
 
 
@@ -360,6 +438,11 @@ cm_norm_collapse(cm_norm_chars_t *chars)
             continue;
         }
 
+        if (w == i) {
+            w = j;
+            continue;
+        }
+
         while (i < j) {
             c[w++] = c[i++];
         }
@@ -398,7 +481,13 @@ cm_norm_join_spaced(cm_norm_chars_t *chars)
     while (i < chars->n) {
 
         if (!cm_norm_spaced(chars, i)) {
-            c[w++] = c[i++];
+            /* nothing removed yet: nothing to move */
+            if (w != i) {
+                c[w] = c[i];
+            }
+
+            w++;
+            i++;
             continue;
         }
 
@@ -572,7 +661,7 @@ cm_norm_sep_weight(const cm_norm_chars_t *chars, size_t from, size_t to)
 
 /* a token of one character at i that may be a spaced letter */
 
-static int
+static inline int
 cm_norm_spaced(const cm_norm_chars_t *chars, size_t i)
 {
     const cm_norm_char_t  *c;
@@ -714,9 +803,11 @@ static cm_norm_rc_e
 cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
     cm_text_t *out)
 {
-    size_t                 i, n, len[CM_VIEW_N];
-    unsigned char          utf8[4], leet;
-    cm_norm_buf_t          buf[CM_VIEW_N];
+    int                    same_f, same_d, next_f, next_d;
+    size_t                 i, n, fl, kl, kdl, len[CM_VIEW_N];
+    uint8_t                cls, dcls, edges_f, edges_d;
+    unsigned char          utf8[4];
+    cm_norm_buf_t          buf[CM_VIEW_N], *f, *d, *k, *kd;
     const cm_norm_char_t  *c;
 
     c = chars->c;
@@ -724,15 +815,22 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
     len[CM_VIEW_COMPACT] = 0;
     len[CM_VIEW_COMPACT_DELEET] = 0;
 
-    for (i = 0; i < chars->n; i++) {
+    /* ASCII only: a byte per character, the compact views at most as long */
+    if (!chars->non_ascii) {
+        len[CM_VIEW_FOLDED] = chars->n;
+        len[CM_VIEW_COMPACT] = chars->n;
+        len[CM_VIEW_COMPACT_DELEET] = chars->n;
+    }
+
+    for (i = 0; i < chars->n && chars->non_ascii; i++) {
         n = cm_utf8_length(c[i].cp);
         len[CM_VIEW_FOLDED] += n;
 
         if (cm_norm_alnum(c[i].cls)) {
             len[CM_VIEW_COMPACT] += n;
-        }
+            len[CM_VIEW_COMPACT_DELEET] += n;
 
-        if (cm_norm_alnum(cm_norm_leet_class(&c[i]))) {
+        } else if (c[i].leet) {
             len[CM_VIEW_COMPACT_DELEET] += n;
         }
     }
@@ -751,24 +849,86 @@ cm_norm_views(const cm_norm_chars_t *chars, const cm_alloc_t *a,
         return CM_NORM_NO_MEMORY;
     }
 
+    /* same_*: character i continues the word of character i - 1 in the
+       compact (f) and compact deleet (d) views */
+    same_f = 0;
+    same_d = 0;
+
+    f = &buf[CM_VIEW_FOLDED];
+    d = &buf[CM_VIEW_DELEET];
+    k = &buf[CM_VIEW_COMPACT];
+    kd = &buf[CM_VIEW_COMPACT_DELEET];
+    fl = 0;
+    kl = 0;
+    kdl = 0;
+
     for (i = 0; i < chars->n; i++) {
-        n = cm_utf8_encode(c[i].cp, utf8);
-        leet = c[i].leet;
+        cls = c[i].cls;
+        dcls = c[i].leet ? CM_UCLASS_LETTER : cls;
 
-        cm_norm_buf_add(&buf[CM_VIEW_FOLDED], utf8, n, &c[i], 0);
-        cm_norm_buf_add(&buf[CM_VIEW_DELEET], leet ? &leet : utf8, n, &c[i],
-                        0);
+        next_f = 0;
+        next_d = 0;
 
-        if (cm_norm_alnum(c[i].cls)) {
-            cm_norm_buf_add(&buf[CM_VIEW_COMPACT], utf8, n, &c[i],
-                            cm_norm_word_edges(chars, i, 0));
+        if (i + 1 < chars->n
+            && !((c[i].flags | c[i + 1].flags) & CM_NORM_JOINED))
+        {
+            next_f = (c[i + 1].cls == cls);
+            next_d = ((c[i + 1].leet ? CM_UCLASS_LETTER : c[i + 1].cls)
+                      == dcls);
         }
 
-        if (cm_norm_alnum(cm_norm_leet_class(&c[i]))) {
-            cm_norm_buf_add(&buf[CM_VIEW_COMPACT_DELEET], leet ? &leet : utf8,
-                            n, &c[i], cm_norm_word_edges(chars, i, 1));
+        edges_f = (same_f ? 0 : CM_WORD_START) | (next_f ? 0 : CM_WORD_END);
+        edges_d = (same_d ? 0 : CM_WORD_START) | (next_d ? 0 : CM_WORD_END);
+        same_f = next_f;
+        same_d = next_d;
+
+        /* most characters: one byte in each view */
+        if (c[i].cp < 0x80) {
+            f->text[fl] = (unsigned char) c[i].cp;
+            d->text[fl] = c[i].leet ? c[i].leet : (unsigned char) c[i].cp;
+            f->start[fl] = c[i].start;
+            f->end[fl] = c[i].end;
+            fl++;
+
+            if (cm_norm_alnum(cls)) {
+                k->text[kl] = (unsigned char) c[i].cp;
+                k->start[kl] = c[i].start;
+                k->end[kl] = c[i].end;
+                k->flags[kl] = edges_f;
+                kl++;
+            }
+
+            if (cm_norm_alnum(dcls)) {
+                kd->text[kdl] = c[i].leet ? c[i].leet
+                                          : (unsigned char) c[i].cp;
+                kd->start[kdl] = c[i].start;
+                kd->end[kdl] = c[i].end;
+                kd->flags[kdl] = edges_d;
+                kdl++;
+            }
+
+            continue;
+        }
+
+        /* leet replacements are ASCII: this is the same in both views */
+        n = cm_utf8_encode(c[i].cp, utf8);
+
+        cm_norm_put_bytes(d, fl, utf8, n, &c[i], 0);
+        fl = cm_norm_put_bytes(f, fl, utf8, n, &c[i], 0);
+
+        if (cm_norm_alnum(cls)) {
+            kl = cm_norm_put_bytes(k, kl, utf8, n, &c[i], edges_f);
+        }
+
+        if (cm_norm_alnum(dcls)) {
+            kdl = cm_norm_put_bytes(kd, kdl, utf8, n, &c[i], edges_d);
         }
     }
+
+    f->len = fl;
+    d->len = fl;
+    k->len = kl;
+    kd->len = kdl;
 
     for (i = CM_VIEW_FOLDED; i < CM_VIEW_N; i++) {
         out->view[i].text = (const char *) buf[i].text;
@@ -807,71 +967,37 @@ cm_norm_buf_alloc(const cm_alloc_t *a, size_t len, int sources, int flags,
 }
 
 
-/* appends the n bytes of a character, edges: its CM_WORD_* flags */
+/*
+ * Writes the n bytes of a character at "at" of a view; edges, its CM_WORD_*
+ * flags, go on its first (CM_WORD_START) and last (CM_WORD_END) byte.
+ * Returns the position after them.
+ */
 
-static void
-cm_norm_buf_add(cm_norm_buf_t *b, const unsigned char *p, size_t n,
-    const cm_norm_char_t *ch, uint8_t edges)
+static size_t
+cm_norm_put_bytes(cm_norm_buf_t *b, size_t at, const unsigned char *p,
+    size_t n, const cm_norm_char_t *ch, uint8_t edges)
 {
-    size_t  k, i;
+    size_t  k;
 
     for (k = 0; k < n; k++) {
-        i = b->len++;
-        b->text[i] = p[k];
+        b->text[at + k] = p[k];
 
         if (b->start != NULL) {
-            b->start[i] = ch->start;
-            b->end[i] = ch->end;
+            b->start[at + k] = ch->start;
+            b->end[at + k] = ch->end;
         }
 
         if (b->flags != NULL) {
-            b->flags[i] = 0;
+            b->flags[at + k] = 0;
         }
     }
 
-    /* the flags of a character are on its first and its last byte */
     if (b->flags != NULL) {
-        b->flags[b->len - n] |= edges & CM_WORD_START;
-        b->flags[b->len - 1] |= edges & CM_WORD_END;
-    }
-}
-
-
-/*
- * CM_WORD_START if a word starts at the letter or digit i, CM_WORD_END if
- * one ends there.  A word is a run of letters or a run of digits; a letter
- * joined from spaced letters is a word of its own.
- */
-
-static uint8_t
-cm_norm_word_edges(const cm_norm_chars_t *chars, size_t i, int deleet)
-{
-    uint8_t                f;
-    cm_uclass_e            cls;
-    const cm_norm_char_t  *c;
-
-    c = chars->c;
-
-    if (c[i].flags & CM_NORM_JOINED) {
-        return CM_WORD_START | CM_WORD_END;
+        b->flags[at] |= edges & CM_WORD_START;
+        b->flags[at + n - 1] |= edges & CM_WORD_END;
     }
 
-    cls = cm_norm_view_class(&c[i], deleet);
-    f = 0;
-
-    if (i == 0 || cm_norm_view_class(&c[i - 1], deleet) != cls
-        || (c[i - 1].flags & CM_NORM_JOINED))
-    {
-        f |= CM_WORD_START;
-    }
-
-    if (i + 1 == chars->n || cm_norm_view_class(&c[i + 1], deleet) != cls
-        || (c[i + 1].flags & CM_NORM_JOINED))
-    {
-        f |= CM_WORD_END;
-    }
-
-    return f;
+    return at + n;
 }
 
 

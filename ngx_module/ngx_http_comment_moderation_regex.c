@@ -27,6 +27,9 @@
 
 struct cm_regex_s {
     pcre2_code  *code;
+    size_t       min_len;       /* characters any match needs */
+    int          non_ascii;     /* any match starts with a non-ASCII
+                                   character */
 };
 
 
@@ -40,6 +43,7 @@ static _Thread_local pcre2_match_data     *cm_regex_match_data;
 
 
 static int cm_regex_thread_init(void);
+static void cm_regex_study(cm_regex_t *re);
 
 
 cm_regex_t *
@@ -75,7 +79,50 @@ cm_regex_compile(const char *pattern, size_t len, char *err, size_t err_len,
     /* without JIT (unsupported platform) the interpreter runs it */
     (void) pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 
+    cm_regex_study(re);
+
     return re;
+}
+
+
+/*
+ * What pcre2 learned about the pattern's matches, which it uses itself to
+ * give up early: their least length, and the bytes they may start with.
+ */
+static void
+cm_regex_study(cm_regex_t *re)
+{
+    size_t          i;
+    uint32_t        min;
+    const uint8_t  *bitmap;
+
+    if (pcre2_pattern_info(re->code, PCRE2_INFO_MINLENGTH, &min) == 0) {
+        re->min_len = min;
+    }
+
+    bitmap = NULL;
+
+    if (pcre2_pattern_info(re->code, PCRE2_INFO_FIRSTBITMAP, &bitmap) != 0
+        || bitmap == NULL)
+    {
+        return;
+    }
+
+    /* bit b of bitmap[b / 8]: bytes 0-127 in the first 16 bytes */
+    for (i = 0; i < 16; i++) {
+        if (bitmap[i] != 0) {
+            return;
+        }
+    }
+
+    re->non_ascii = 1;
+}
+
+
+int
+cm_regex_may_match(const cm_regex_t *re, size_t len, int non_ascii)
+{
+    return len >= re->min_len && (non_ascii || !re->non_ascii);
 }
 
 
@@ -198,7 +245,8 @@ cm_regex_thread_init(void)
  * requires, may stand for the branch: the best one does (longest shortest
  * literal, then fewest literals).  An alternation requires one of its
  * branches, so its set is the union of theirs, and only exists when every
- * branch has one.
+ * branch has one.  A pattern of one branch also gets the second best set
+ * of another required item: a match holds a literal of each.
  */
 
 typedef struct {
@@ -219,6 +267,13 @@ typedef struct {
 } cm_lit_parser_t;
 
 
+/* the best sets of a branch, from two of its required items */
+typedef struct {
+    cm_lit_set_t           first;
+    cm_lit_set_t           second;
+} cm_lit_pick_t;
+
+
 /* the run of plain characters being read in a branch */
 typedef struct {
     char                  *data;
@@ -226,18 +281,20 @@ typedef struct {
 } cm_lit_run_t;
 
 
-static void cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set);
-static void cm_lit_branch(cm_lit_parser_t *lp, cm_lit_set_t *best);
+static void cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set,
+    cm_lit_set_t *second);
+static void cm_lit_branch(cm_lit_parser_t *lp, cm_lit_pick_t *best);
 static void cm_lit_group(cm_lit_parser_t *lp, cm_lit_set_t *set,
     int *required);
 static void cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run,
-    cm_lit_set_t *best);
+    cm_lit_pick_t *best);
 static void cm_lit_char(cm_lit_parser_t *lp, unsigned char c,
-    cm_lit_run_t *run, cm_lit_set_t *best);
+    cm_lit_run_t *run, cm_lit_pick_t *best);
 static void cm_lit_skip_class(cm_lit_parser_t *lp);
 static int cm_lit_quantifier(cm_lit_parser_t *lp);
-static void cm_lit_end_run(cm_lit_run_t *run, cm_lit_set_t *best);
-static void cm_lit_consider(cm_lit_set_t *best, const cm_lit_set_t *cand);
+static void cm_lit_end_run(cm_lit_run_t *run, cm_lit_pick_t *best);
+static void cm_lit_consider(cm_lit_pick_t *best, const cm_lit_set_t *cand);
+static int cm_lit_better(const cm_lit_set_t *cand, const cm_lit_set_t *than);
 static size_t cm_lit_shortest(const cm_lit_set_t *set);
 
 
@@ -245,8 +302,22 @@ size_t
 cm_regex_literals(const char *pattern, size_t len, unsigned flags, char *buf,
     cm_regex_literal_t *lits)
 {
-    cm_lit_set_t     set;
+    size_t              n[2];
+    cm_regex_literal_t  also[CM_REGEX_LITERALS_MAX];
+
+    return cm_regex_literal_sets(pattern, len, flags, buf, lits, n, also);
+}
+
+
+size_t
+cm_regex_literal_sets(const char *pattern, size_t len, unsigned flags,
+    char *buf, cm_regex_literal_t *lits, size_t *n, cm_regex_literal_t *also)
+{
+    cm_lit_set_t     set, second;
     cm_lit_parser_t  lp;
+
+    n[0] = 0;
+    n[1] = 0;
 
     lp.p = (const unsigned char *) pattern;
     lp.start = lp.p;
@@ -256,7 +327,7 @@ cm_regex_literals(const char *pattern, size_t len, unsigned flags, char *buf,
     lp.depth = 0;
     lp.failed = 0;
 
-    cm_lit_alternation(&lp, &set);
+    cm_lit_alternation(&lp, &set, &second);
 
     /* a ")" without its "(" stops the alternation early */
     if (lp.failed || lp.p != lp.end || set.n == 0) {
@@ -264,35 +335,50 @@ cm_regex_literals(const char *pattern, size_t len, unsigned flags, char *buf,
     }
 
     memcpy(lits, set.v, set.n * sizeof(cm_regex_literal_t));
+    memcpy(also, second.v, second.n * sizeof(cm_regex_literal_t));
+    n[0] = set.n;
+    n[1] = second.n;
 
     return set.n;
 }
 
 
-/* Up to the ")" that closes it, or the end of the pattern. */
+/*
+ * Up to the ")" that closes it, or the end of the pattern; "second", if
+ * not NULL, gets the second set of an alternation of one branch.
+ */
 static void
-cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set)
+cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set,
+    cm_lit_set_t *second)
 {
-    int           all;
-    cm_lit_set_t  branch;
+    int            all, branches;
+    cm_lit_pick_t  branch;
 
     set->n = 0;
     all = 1;
+    branches = 0;
+
+    if (second != NULL) {
+        second->n = 0;
+    }
 
     for ( ;; ) {
         cm_lit_branch(lp, &branch);
+        branches++;
 
         if (lp->failed) {
             return;
         }
 
-        if (branch.n == 0 || set->n + branch.n > CM_REGEX_LITERALS_MAX) {
+        if (branch.first.n == 0
+            || set->n + branch.first.n > CM_REGEX_LITERALS_MAX)
+        {
             all = 0;
 
         } else if (all) {
-            memcpy(&set->v[set->n], branch.v,
-                   branch.n * sizeof(cm_regex_literal_t));
-            set->n += branch.n;
+            memcpy(&set->v[set->n], branch.first.v,
+                   branch.first.n * sizeof(cm_regex_literal_t));
+            set->n += branch.first.n;
         }
 
         if (lp->p == lp->end || *lp->p != '|') {
@@ -304,19 +390,25 @@ cm_lit_alternation(cm_lit_parser_t *lp, cm_lit_set_t *set)
 
     if (!all) {
         set->n = 0;
+        return;
+    }
+
+    if (second != NULL && branches == 1) {
+        *second = branch.second;
     }
 }
 
 
 static void
-cm_lit_branch(cm_lit_parser_t *lp, cm_lit_set_t *best)
+cm_lit_branch(cm_lit_parser_t *lp, cm_lit_pick_t *best)
 {
     int            required;
     unsigned char  c;
     cm_lit_set_t   group;
     cm_lit_run_t   run;
 
-    best->n = 0;
+    best->first.n = 0;
+    best->second.n = 0;
     run.len = 0;
     run.data = NULL;
 
@@ -438,7 +530,7 @@ cm_lit_group(cm_lit_parser_t *lp, cm_lit_set_t *set, int *required)
     }
 
     lp->p = p;
-    cm_lit_alternation(lp, set);
+    cm_lit_alternation(lp, set, NULL);
 
     if (lp->failed || lp->p == lp->end || *lp->p != ')') {
         lp->failed = 1;
@@ -461,7 +553,7 @@ cm_lit_group(cm_lit_parser_t *lp, cm_lit_set_t *set, int *required)
  * give up.
  */
 static void
-cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_set_t *best)
+cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_pick_t *best)
 {
     unsigned char         c;
     const unsigned char  *p;
@@ -546,7 +638,7 @@ cm_lit_escape(cm_lit_parser_t *lp, cm_lit_run_t *run, cm_lit_set_t *best)
  */
 static void
 cm_lit_char(cm_lit_parser_t *lp, unsigned char c, cm_lit_run_t *run,
-    cm_lit_set_t *best)
+    cm_lit_pick_t *best)
 {
     int  q;
 
@@ -698,11 +790,15 @@ cm_lit_quantifier(cm_lit_parser_t *lp)
 
 
 static void
-cm_lit_end_run(cm_lit_run_t *run, cm_lit_set_t *best)
+cm_lit_end_run(cm_lit_run_t *run, cm_lit_pick_t *best)
 {
-    cm_lit_set_t  one;
+    unsigned char  c;
+    cm_lit_set_t   one;
 
-    if (run->len >= 2) {
+    /* one character is literal enough when it is not a letter ("@", "8") */
+    c = run->len ? (unsigned char) run->data[0] | 0x20 : 'a';
+
+    if (run->len >= 2 || (run->len == 1 && !(c >= 'a' && c <= 'z'))) {
         one.n = 1;
         one.v[0].data = run->data;
         one.v[0].len = run->len;
@@ -713,25 +809,41 @@ cm_lit_end_run(cm_lit_run_t *run, cm_lit_set_t *best)
 }
 
 
+/* a required item's set: the best so far, or the second best */
 static void
-cm_lit_consider(cm_lit_set_t *best, const cm_lit_set_t *cand)
+cm_lit_consider(cm_lit_pick_t *best, const cm_lit_set_t *cand)
+{
+    if (!cm_lit_better(cand, &best->first)) {
+        if (cm_lit_better(cand, &best->second)) {
+            memcpy(&best->second, cand, sizeof(cm_lit_set_t));
+        }
+
+        return;
+    }
+
+    memcpy(&best->second, &best->first, sizeof(cm_lit_set_t));
+    memcpy(&best->first, cand, sizeof(cm_lit_set_t));
+}
+
+
+/* longer shortest literal, then fewer literals */
+static int
+cm_lit_better(const cm_lit_set_t *cand, const cm_lit_set_t *than)
 {
     size_t  a, b;
 
     if (cand->n == 0) {
-        return;
+        return 0;
     }
 
-    if (best->n > 0) {
-        a = cm_lit_shortest(best);
-        b = cm_lit_shortest(cand);
-
-        if (a > b || (a == b && best->n <= cand->n)) {
-            return;
-        }
+    if (than->n == 0) {
+        return 1;
     }
 
-    memcpy(best, cand, sizeof(cm_lit_set_t));
+    a = cm_lit_shortest(than);
+    b = cm_lit_shortest(cand);
+
+    return a < b || (a == b && than->n > cand->n);
 }
 
 

@@ -54,6 +54,14 @@ size_t cm_regex_memory(const cm_regex_t *re);
 cm_regex_rc_e cm_regex_exec(const cm_regex_t *re, const char *text,
     size_t len, size_t offset, size_t *start, size_t *end);
 
+/*
+ * 0 when no text of "len" bytes can hold a match, or none without a
+ * non-ASCII byte ("non_ascii" 0): too short, or every match starts with a
+ * non-ASCII character.  pcre2 finds this out too, but only after the cost
+ * of a call.
+ */
+int cm_regex_may_match(const cm_regex_t *re, size_t len, int non_ascii);
+
 /* Frees the calling thread's JIT stack and match context (tools, tests). */
 void cm_regex_thread_cleanup(void);
 
@@ -71,7 +79,8 @@ void cm_regex_thread_cleanup(void);
 
 typedef struct {
     const char  *data;          /* lower case, in the caller's buffer */
-    size_t       len;           /* >= 2 */
+    size_t       len;           /* >= 2, or 1 for a character that is
+                                   not a letter */
 } cm_regex_literal_t;
 
 /*
@@ -83,6 +92,15 @@ typedef struct {
  */
 size_t cm_regex_literals(const char *pattern, size_t len, unsigned flags,
     char *buf, cm_regex_literal_t *lits);
+
+/*
+ * The same, and for a pattern without "|" at its top, a second set from
+ * another item the pattern requires: every match holds a literal of each
+ * set.  n[0] and n[1] are their sizes (n[1] 0: no second set); "also" has
+ * room for CM_REGEX_LITERALS_MAX.  Returns n[0].
+ */
+size_t cm_regex_literal_sets(const char *pattern, size_t len, unsigned flags,
+    char *buf, cm_regex_literal_t *lits, size_t *n, cm_regex_literal_t *also);
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_REGEX_H_INCLUDED_ */

@@ -10,6 +10,7 @@
  * Rule sets live long and are built outside any request: plain malloc/free.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,14 @@ static int cm_load_path(cm_rules_parser_t *p, const char *path,
 static int cm_stmt_rule(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_stmt_include(cm_rules_parser_t *p, cm_rules_stmt_t *st);
 static int cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st);
+static int cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st,
+    int which, int value);
 static int cm_stmt_set(cm_rules_parser_t *p, cm_rules_stmt_t *st);
+static int cm_rule_name_add(cm_rules_parser_t *p, const char *name,
+    size_t r);
+static void cm_rule_name_put(cm_rules_parser_t *p, const char *name,
+    size_t r);
+static size_t cm_rule_name_hash(const char *name, size_t len);
 
 
 static const cm_statement_t  cm_statements[] = {
@@ -409,9 +417,20 @@ cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st)
         || (v = cm_rules_value(p, st, t)) == NULL
         || cm_rules_number(p, st->file, what[which], v, 1, CM_THRESHOLD_MAX,
                            &value)
-           != CM_RULES_OK
-        || cm_rules_stmt_end(p, st) != CM_RULES_OK)
+           != CM_RULES_OK)
     {
+        return CM_RULES_ERROR;
+    }
+
+    /* threshold queue 3 for article 101, 102 */
+    v = cm_rules_peek(st);
+    if (v != NULL && v->type == CM_RULES_WORD && v->len == 3
+        && memcmp(v->text, "for", 3) == 0)
+    {
+        return cm_threshold_articles(p, st, which, value);
+    }
+
+    if (cm_rules_stmt_end(p, st) != CM_RULES_OK) {
         return CM_RULES_ERROR;
     }
 
@@ -430,6 +449,84 @@ cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st)
     p->reject_last = (unsigned) which;
 
     return CM_RULES_OK;
+}
+
+
+/* "for article ID, ID ...": the threshold of those articles only */
+static int
+cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st, int which,
+    int value)
+{
+    size_t                   i;
+    cm_rules_t              *rules = p->rules;
+    cm_article_threshold_t  *a;
+    const cm_rules_token_t  *f, *k, *id, *c;
+
+    f = &st->tok[st->next++];
+    k = cm_rules_value(p, st, f);
+    if (k == NULL) {
+        return CM_RULES_ERROR;
+    }
+
+    if (k->len != 7 || memcmp(k->text, "article", 7) != 0) {
+        return cm_rules_error(p, st->file, k->line,
+                              "\"for\" takes article ids, as in threshold "
+                              "queue 3 for article 101, 102");
+    }
+
+    for ( ;; ) {
+        id = cm_rules_value(p, st, k);
+        if (id == NULL) {
+            return CM_RULES_ERROR;
+        }
+
+        for (i = 0; i < rules->narticles; i++) {
+            if (rules->articles[i].len == id->len
+                && memcmp(rules->articles[i].article, id->text, id->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == rules->narticles) {
+            a = realloc(rules->articles,
+                        (i + 1) * sizeof(cm_article_threshold_t));
+            if (a == NULL) {
+                return cm_rules_no_memory(p, st->file);
+            }
+
+            rules->articles = a;
+            a = &a[i];
+            memset(a, 0, sizeof(cm_article_threshold_t));
+
+            a->article = strndup(id->text, id->len);
+            if (a->article == NULL) {
+                return cm_rules_no_memory(p, st->file);
+            }
+
+            a->len = id->len;
+            rules->narticles++;
+        }
+
+        a = &rules->articles[i];
+        a->file = st->file;
+        a->line = id->line;
+
+        if (which == 0) {
+            a->queue_at = value;
+        } else {
+            a->reject_at = value;
+        }
+
+        c = cm_rules_peek(st);
+        if (c == NULL || c->type != CM_RULES_COMMA) {
+            break;
+        }
+
+        st->next++;
+    }
+
+    return cm_rules_stmt_end(p, st);
 }
 
 
@@ -470,7 +567,23 @@ cm_stmt_set(cm_rules_parser_t *p, cm_rules_stmt_t *st)
 static int
 cm_thresholds_check(cm_rules_parser_t *p)
 {
-    cm_rules_t  *rules = p->rules;
+    int                      queue_at, reject_at;
+    size_t                   i;
+    cm_rules_t              *rules = p->rules;
+    cm_article_threshold_t  *a;
+
+    for (i = 0; i < rules->narticles; i++) {
+        a = &rules->articles[i];
+        queue_at = a->queue_at ? a->queue_at : rules->queue_at;
+        reject_at = a->reject_at ? a->reject_at : rules->reject_at;
+
+        if (queue_at >= reject_at) {
+            return cm_rules_error(p, a->file, a->line,
+                                  "for article %s, threshold queue %d must "
+                                  "be less than threshold reject %d",
+                                  a->article, queue_at, reject_at);
+        }
+    }
 
     if (rules->queue_at < rules->reject_at) {
         return CM_RULES_OK;
@@ -560,8 +673,11 @@ cm_rule_name_check(cm_rules_parser_t *p, cm_rules_stmt_t *st,
     }
 
     /* names differing only in case would confuse the logs */
-    for (i = 0; i < p->rules->nrules; i++) {
-        r = &p->rules->rules[i];
+    for (i = cm_rule_name_hash(t->text, t->len) & (p->names_size - 1);
+         p->names_size != 0 && p->names[i] != 0;
+         i = (i + 1) & (p->names_size - 1))
+    {
+        r = &p->rules->rules[p->names[i] - 1];
 
         if (strlen(r->name) != t->len
             || strncasecmp(r->name, t->text, t->len) != 0)
@@ -703,9 +819,81 @@ cm_rule_add(cm_rules_parser_t *p, cm_rule_def_t *def)
     }
 
     set->rules = rules;
+
+    if (cm_rule_name_add(p, def->name, set->nrules) != 0) {
+        return cm_rules_no_memory(p, def->file);
+    }
+
     set->rules[set->nrules++] = *def;
 
     return CM_RULES_OK;
+}
+
+
+/* Adds rule r's name to the names' table, growing it to stay half empty. */
+static int
+cm_rule_name_add(cm_rules_parser_t *p, const char *name, size_t r)
+{
+    size_t     k, size;
+    uint32_t  *names;
+
+    if (2 * (r + 1) > p->names_size) {
+        size = p->names_size ? 2 * p->names_size : 64;
+
+        names = calloc(size, sizeof(uint32_t));
+        if (names == NULL) {
+            return -1;
+        }
+
+        free(p->names);
+        p->names = names;
+        p->names_size = size;
+
+        /* the rules before r again */
+        for (k = 0; k < r; k++) {
+            cm_rule_name_put(p, p->rules->rules[k].name, k);
+        }
+    }
+
+    cm_rule_name_put(p, name, r);
+
+    return 0;
+}
+
+
+static void
+cm_rule_name_put(cm_rules_parser_t *p, const char *name, size_t r)
+{
+    size_t  i, mask;
+
+    mask = p->names_size - 1;
+
+    for (i = cm_rule_name_hash(name, strlen(name)) & mask;
+         p->names[i] != 0;
+         i = (i + 1) & mask)
+    {
+        /* void */
+    }
+
+    p->names[i] = (uint32_t) r + 1;
+}
+
+
+/* FNV-1a of the name in lower case */
+static size_t
+cm_rule_name_hash(const char *name, size_t len)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char) tolower((unsigned char) name[i]))
+            * 16777619u;
+    }
+
+    return h;
 }
 
 
@@ -897,6 +1085,7 @@ cm_rules_load(const cm_rules_source_t *src, const char *path, char *err,
     cm_rules_path_clean(clean);
     rc = cm_load_path(&p, clean, NULL, 0);
     free(clean);
+    free(p.names);
 
     if (rc == CM_RULES_OK) {
         rc = cm_thresholds_check(&p);
@@ -928,6 +1117,11 @@ cm_rules_free(cm_rules_t *rules)
         free(rules->files[i]);
     }
 
+    for (i = 0; i < rules->narticles; i++) {
+        free(rules->articles[i].article);
+    }
+
+    free(rules->articles);
     free(rules->rules);
     free(rules->files);
     free(rules);

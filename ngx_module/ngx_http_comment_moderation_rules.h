@@ -34,6 +34,7 @@
 
 
 #include <stddef.h>
+#include <time.h>
 #include <stdint.h>
 
 
@@ -159,6 +160,7 @@ typedef struct {
     unsigned         min_count; /* matches needed for the rule to fire; 1 */
     char            *note;      /* NULL if none */
     unsigned         shadow:1;  /* counted and logged, no effect */
+    time_t           expires;   /* from then on as if shadow; 0: never */
 
     /* what Redis knows: the rule fires only when its content matched (or
        it has none) and all of these hold */
@@ -173,6 +175,10 @@ typedef struct {
 } cm_rule_def_t;
 
 
+/* a rule that changes no decision: a shadow, or past its "expires" */
+int cm_rule_silent(const cm_rule_def_t *rule);
+
+
 /* whether a rule asks Redis: "when" or "limit" */
 #define cm_rule_has_facts(r)  ((r)->nconditions > 0 || (r)->limit_max > 0)
 
@@ -183,10 +189,24 @@ typedef enum {
 } cm_regex_error_e;
 
 
+/* "threshold queue 3 for article 101, 102": stricter coverage */
+typedef struct {
+    char            *article;
+    size_t           len;
+    int              queue_at;      /* 0: the set's */
+    int              reject_at;     /* 0: the set's */
+    const char      *file;          /* where, for errors */
+    unsigned         line;
+} cm_article_threshold_t;
+
+
 typedef struct {
     cm_rule_def_t   *rules;
     size_t           nrules;
     size_t           nalloc;
+
+    cm_article_threshold_t  *articles;
+    size_t           narticles;
 
     int              queue_at;  /* score >= queue_at: queue; default 5 */
     int              reject_at; /* score >= reject_at: reject; default 10 */

@@ -9,6 +9,7 @@
  * cm_rule_def_t.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -390,6 +391,64 @@ cm_key_shadow(cm_rules_parser_t *p, cm_rules_stmt_t *st, cm_rule_build_t *rb,
 }
 
 
+/*
+ * expires 2026-12-31 | 2026-12-31T18:00 (UTC): a rule for a spam wave that
+ * stops deciding by itself; after that it runs as a shadow, its hits still
+ * counted, until an editor removes it.
+ */
+static int
+cm_key_expires(cm_rules_parser_t *p, cm_rules_stmt_t *st, cm_rule_build_t *rb,
+    const cm_rules_token_t *t)
+{
+    int        n, used, rest;
+    char       text[32];
+    struct tm  tm;
+
+    memset(&tm, 0, sizeof(struct tm));
+    n = 0;
+    used = 0;
+    rest = 0;
+
+    if (t->len < sizeof(text)) {
+        memcpy(text, t->text, t->len);
+        text[t->len] = '\0';
+
+        n = sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon,
+                   &tm.tm_mday, &used);
+
+        if (n == 3 && text[used] == 'T'
+            && sscanf(text + used, "T%2d:%2d%n", &tm.tm_hour, &tm.tm_min,
+                      &rest) == 2)
+        {
+            used += rest;
+        }
+    }
+
+    if (n != 3 || used != (int) t->len || tm.tm_mon < 1 || tm.tm_mon > 12
+        || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23
+        || tm.tm_min > 59 || tm.tm_year < 2000)
+    {
+        return cm_rules_error(p, st->file, t->line,
+                              "bad \"expires\" date \"%.*s\" (write it as "
+                              "2026-12-31 or 2026-12-31T18:00, UTC)",
+                              (int) t->len, t->text);
+    }
+
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    rb->def.expires = timegm(&tm);
+
+    return CM_RULES_OK;
+}
+
+
+int
+cm_rule_silent(const cm_rule_def_t *rule)
+{
+    return rule->shadow || (rule->expires && time(NULL) >= rule->expires);
+}
+
+
 /* --- what Redis knows: when, limit, when-unknown -------------------------- */
 
 #define CM_CONDITION_FORM                                                     \
@@ -748,6 +807,7 @@ const cm_rule_key_t  cm_rule_keys[] = {
     { "note",        cm_key_note,        CM_RULE_KEY_VALUE,  0,
       "a note with spaces goes in quotes" },
     { "shadow",      cm_key_shadow,      CM_RULE_KEY_FLAG,   0, NULL },
+    { "expires",     cm_key_expires,     CM_RULE_KEY_VALUE,  0, NULL },
     { "when",        cm_key_when,        CM_RULE_KEY_LIST,   1, NULL },
     { "limit",       cm_key_limit,       CM_RULE_KEY_VALUE,  0, NULL },
     { "when-unknown", cm_key_when_unknown, CM_RULE_KEY_VALUE, 0, NULL },

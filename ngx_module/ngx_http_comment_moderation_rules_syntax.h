@@ -75,6 +75,11 @@ typedef struct {
     const char               *reject_file;
     unsigned                  reject_line;
     unsigned                  reject_last;    /* set after queue */
+
+    /* the rules' names, case folded: open addressing, rule index + 1 per
+       slot, 0 empty; at most half full */
+    uint32_t                 *names;
+    size_t                    names_size;     /* a power of two, or 0 */
 } cm_rules_parser_t;
 
 

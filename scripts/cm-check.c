@@ -140,6 +140,7 @@ main(int argc, char **argv)
 
     cm_engine_free(engine);
     cm_rules_free(rules);
+    cm_engine_thread_cleanup();
     cm_regex_thread_cleanup();
 
     return rc;

@@ -1,11 +1,14 @@
 /*
  * Fuzzes the literal prefilter: the input is a pattern, a NUL, a text.  If
  * the pattern compiles, has literals and matches a view of the text, that
- * view must hold one of the literals (case aside), or the prefilter would
- * have skipped a regex that matches: literals with letters on the folded
- * and deleet views, literals without on the raw view, as the engine does.
+ * view must hold one of the literals (case aside) of each literal set, or
+ * the prefilter would have skipped a regex that matches: literals with
+ * letters on the folded and deleet views, literals without on the raw view,
+ * as the engine does.  cm_regex_may_match() must not rule the text out
+ * either.
  */
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,32 +46,59 @@ static void
 cm_fuzz_check(const cm_regex_t *re, const char *pattern, size_t plen,
     unsigned flags, const cm_view_t *v, char *buf)
 {
-    size_t              n, k, s, e;
-    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX];
+    size_t              n[2], k, i, s, e;
+    cm_regex_literal_t  lits[2][CM_REGEX_LITERALS_MAX];
 
-    n = cm_regex_literals(pattern, plen, flags, buf, lits);
+    (void) cm_regex_literal_sets(pattern, plen, flags, buf, lits[0], n,
+                                 lits[1]);
 
-    for (k = 0; k < n; k++) {
-        if (lits[k].len < 2 || lits[k].data < buf
-            || lits[k].data + lits[k].len > buf + plen)
-        {
-            abort();
+    if (n[0] == 0 && n[1] != 0) {
+        abort();
+    }
+
+    for (i = 0; i < 2; i++) {
+        for (k = 0; k < n[i]; k++) {
+            if (lits[i][k].len == 0
+                || (lits[i][k].len == 1 && isalpha(lits[i][k].data[0]))
+                || lits[i][k].data < buf
+                || lits[i][k].data + lits[i][k].len > buf + plen)
+            {
+                abort();
+            }
         }
     }
 
-    if (n == 0 || re == NULL || v == NULL
+    if (re == NULL || v == NULL
         || cm_regex_exec(re, v->text, v->len, 0, &s, &e) != CM_REGEX_MATCH)
     {
         return;
     }
 
-    for (k = 0; k < n; k++) {
-        if (cm_fuzz_contains(v->text, v->len, &lits[k])) {
-            return;
-        }
+    /* what pcre2 learned must not rule out a text that matches */
+    for (k = 0; k < v->len && (unsigned char) v->text[k] < 0x80; k++) {
+        /* void */
     }
 
-    abort();
+    if (!cm_regex_may_match(re, v->len, k < v->len)) {
+        abort();
+    }
+
+    if (n[0] == 0) {
+        return;
+    }
+
+    /* each set: one of its literals in the text */
+    for (i = 0; i < 2; i++) {
+        for (k = 0; k < n[i]; k++) {
+            if (cm_fuzz_contains(v->text, v->len, &lits[i][k])) {
+                break;
+            }
+        }
+
+        if (n[i] > 0 && k == n[i]) {
+            abort();
+        }
+    }
 }
 
 

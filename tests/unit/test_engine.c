@@ -176,6 +176,55 @@ test_word_boundaries(void **state)
 }
 
 
+/*
+ * The per-thread marks of matching carry a generation that wraps after
+ * 65,535 views searched: across many comments (and the wrap), spans are
+ * counted afresh for each comment, and each regex runs when its literals
+ * are in the comment.
+ */
+static void
+test_generations(void **state)
+{
+    size_t        i;
+    cm_alloc_t    a;
+    cm_input_t    in;
+    cm_arena_t   *arena;
+    cm_result_t   res;
+    rule_set_t    rs;
+
+    (void) state;
+
+    compile(&rs, "rule w words slot, gacor score 1\n"
+                 "rule r regex \"\\bdepo\\s*\\d+\\b\" score 1\n"
+                 "rule n regex \"\\d{4}\" score 1\n");
+
+    for (i = 0; i < 40000; i++) {
+        arena = cm_arena_create();
+        assert_non_null(arena);
+        a = cm_arena_allocator(arena);
+
+        text_input(&in, (i % 2) ? "slot gacor slot, depo 50 tahun 2024"
+                                : "berita hari ini");
+        assert_int_equal(cm_engine_match(rs.engine, &in, &a, &res, NULL),
+                         CM_ENGINE_OK);
+
+        if (i % 2) {
+            assert_int_equal(res.nhits, 3);
+            assert_int_equal(hit(&res, "w")->count, 3);
+            assert_int_equal(hit(&res, "r")->count, 1);
+            assert_int_equal(hit(&res, "n")->count, 1);
+
+        } else {
+            assert_int_equal(res.nhits, 0);
+        }
+
+        cm_arena_destroy(arena);
+    }
+
+    done(&rs);
+}
+
+
 /* a phrase matches across any spacing and punctuation, or none */
 static void
 test_phrases(void **state)
@@ -833,6 +882,73 @@ test_facts_trusted_author(void **state)
 }
 
 
+/* stricter thresholds for some articles (election or SARA coverage) */
+static void
+test_article_thresholds(void **state)
+{
+    cm_input_t   in;
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "threshold queue 3 for article 101, \"pemilu-7\"\n"
+                 "threshold reject 6 for article 101\n"
+                 "rule tautan words tautan score 4\n"
+                 "rule promo words promo score 3\n");
+
+    check_facts(&rs, state, "baca tautan", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    text_input(&in, "baca tautan");
+    in.value[CM_FIELD_ARTICLE] = "pemilu-7";
+    in.len[CM_FIELD_ARTICLE] = 8;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 4 >= queue 3 (article pemilu-7)");
+
+    text_input(&in, "baca tautan promo");
+    in.value[CM_FIELD_ARTICLE] = "101";
+    in.len[CM_FIELD_ARTICLE] = 3;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "score 7 >= reject 6 (article 101)");
+
+    /* another article keeps the set's thresholds: not a prefix match */
+    in.value[CM_FIELD_ARTICLE] = "1010";
+    in.len[CM_FIELD_ARTICLE] = 4;
+    check_fields_facts(&rs, state, &in, NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 7 >= queue 5");
+
+    done(&rs);
+}
+
+
+/* a rule for a spam wave stops deciding at its "expires", like a shadow */
+static void
+test_expires(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "rule past words sultanwin action reject "
+                 "expires 2020-01-01\n"
+                 "rule past-score words sultanwin score 7 "
+                 "expires 2020-01-01T08:30\n"
+                 "rule future words megawin action reject "
+                 "expires 2099-12-31T23:59\n");
+
+    check_facts(&rs, state, "main di sultanwin", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_int_equal(res.score, 0);
+    assert_int_equal(res.nhits, 2);     /* still counted, as shadows are */
+
+    check_facts(&rs, state, "main di megawin", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+
+    done(&rs);
+}
+
+
 /* a moderator's block and trust, as check.lua reports them */
 static void
 test_facts_moderators(void **state)
@@ -867,6 +983,8 @@ test_facts_moderators(void **state)
     assert_int_equal(res.decision, CM_DECISION_REJECT);
     assert_string_equal(res.reason, "rule blocked: reject (author "
                                     "blocked = 1)");
+
+    done(&rs);
 }
 
 
@@ -1127,6 +1245,7 @@ static int
 teardown(void **state)
 {
     (void) state;
+    cm_engine_thread_cleanup();
     cm_regex_thread_cleanup();
     return 0;
 }
@@ -1137,6 +1256,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cm_test(test_word_boundaries),
+        cm_test(test_generations),
         cm_test(test_phrases),
         cm_test(test_min_count),
         cm_test(test_shadow),
@@ -1155,6 +1275,8 @@ main(void)
         cm_test(test_facts_trusted_author),
         cm_test(test_facts_rejections),
         cm_test(test_facts_moderators),
+        cm_test(test_expires),
+        cm_test(test_article_thresholds),
         cm_test(test_facts_limits),
         cm_test(test_facts_when_unknown),
         cm_test(test_facts_windows),

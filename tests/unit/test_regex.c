@@ -3,6 +3,7 @@
  * prefilter, which must never name a literal a matching text could lack.
  */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -187,7 +188,9 @@ test_literals(void **state)
     static const literal_case_t  cases[] = {
         { "slot\\s*gacor", 0, "gacor" },
         { "SLOT", 0, "slot" },
-        { "(?:\\+?62|0)8[0-9 .-]{8,14}", 0, "" },
+        { "(?:\\+?62|0)8[0-9 .-]{8,14}", 0, "8" },
+        { "@[a-z]{0,30}", 0, "@" },
+        { "x@?y", 0, "" },
         { "judi\\s+online|togel", 0, "online|togel" },
         { "https?://", 0, "http" },
         { "ab+c", 0, "ab" },
@@ -256,7 +259,8 @@ test_literals(void **state)
 
         at = 0;
         for (j = 0; j < n; j++) {
-            assert_true(lits[j].len >= 2);
+            assert_true(lits[j].len >= 2
+                        || (lits[j].len == 1 && !isalpha(lits[j].data[0])));
             at += (size_t) snprintf(got + at, sizeof(got) - at, "%s%.*s",
                                     j ? "|" : "", (int) lits[j].len,
                                     lits[j].data);
@@ -396,22 +400,25 @@ static void
 test_literals_sound(void **state)
 {
     char                pat[160], buf[160], err[256], text[8];
-    size_t              plen, n, i, k, len, code, total, off, s, e, with;
+    size_t              plen, n, i, k, len, code, total, off, s, e, with,
+                        nsets[2], both;
     unsigned            flags;
     cm_regex_t         *re;
-    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX];
+    cm_regex_literal_t  lits[CM_REGEX_LITERALS_MAX],
+                        also[CM_REGEX_LITERALS_MAX];
     static const char   alpha[] = "ab1A.";
 
     (void) state;
 
     srand(4242);
     with = 0;
+    both = 0;
 
     for (i = 0; i < 6000; i++) {
         plen = random_pattern(pat, 0, sizeof(pat), 0);
         flags = (i % 5 == 0) ? CM_REGEX_LITERALS_NO_LETTERS : 0;
 
-        n = cm_regex_literals(pat, plen, flags, buf, lits);
+        n = cm_regex_literal_sets(pat, plen, flags, buf, lits, nsets, also);
         if (n == 0) {
             continue;
         }
@@ -422,6 +429,7 @@ test_literals_sound(void **state)
         }
 
         with++;
+        both += (nsets[1] > 0);
 
         for (len = 0; len <= 5; len++) {
             total = 1;
@@ -443,6 +451,12 @@ test_literals_sound(void **state)
                     continue;
                 }
 
+                /* what pcre2 knows must not rule out a text that matches */
+                if (!cm_regex_may_match(re, len, 0)) {
+                    fail_msg("pattern \"%s\" matches \"%.*s\" but was "
+                             "ruled out", pat, (int) len, text);
+                }
+
                 for (k = 0; k < n; k++) {
                     if (contains_caseless(text, len, &lits[k])) {
                         break;
@@ -454,6 +468,18 @@ test_literals_sound(void **state)
                              "literal \"%.*s\"", pat, (int) len, text,
                              (int) lits[0].len, lits[0].data);
                 }
+
+                for (k = 0; k < nsets[1]; k++) {
+                    if (contains_caseless(text, len, &also[k])) {
+                        break;
+                    }
+                }
+
+                if (nsets[1] > 0 && k == nsets[1]) {
+                    fail_msg("pattern \"%s\" matches \"%.*s\" without its "
+                             "second set's literal \"%.*s\"", pat, (int) len,
+                             text, (int) also[0].len, also[0].data);
+                }
             }
         }
 
@@ -461,8 +487,106 @@ test_literals_sound(void **state)
     }
 
     /* the generator must exercise the extractor */
-    print_message("%zu patterns with literals\n", with);
+    print_message("%zu patterns with literals, %zu with two sets\n", with,
+                  both);
     assert_true(with > 500);
+    assert_true(both > 15);
+}
+
+
+static cm_regex_t *
+regex(const char *pattern)
+{
+    char    err[256];
+    size_t  off;
+
+    return cm_regex_compile(pattern, strlen(pattern), err, sizeof(err), &off);
+}
+
+
+/* what pcre2 learns at compile time rules out texts that cannot match */
+static void
+test_may_match(void **state)
+{
+    cm_regex_t  *styled, *swarm, *plain;
+
+    (void) state;
+
+    styled = regex("[\\x{1D400}-\\x{1D7FF}\\x{FF21}-\\x{FF3A}]");
+    swarm = regex("\\S.{39,}");
+    plain = regex("ab|cd");
+
+    assert_non_null(styled);
+    assert_non_null(swarm);
+    assert_non_null(plain);
+
+    /* only a text with a non-ASCII byte can hold a styled letter */
+    assert_false(cm_regex_may_match(styled, 100, 0));
+    assert_true(cm_regex_may_match(styled, 100, 1));
+
+    /* 40 characters at least */
+    assert_false(cm_regex_may_match(swarm, 39, 1));
+    assert_true(cm_regex_may_match(swarm, 40, 0));
+
+    assert_false(cm_regex_may_match(plain, 1, 0));
+    assert_true(cm_regex_may_match(plain, 2, 0));
+
+    cm_regex_free(styled);
+    cm_regex_free(swarm);
+    cm_regex_free(plain);
+}
+
+
+/* the two sets of a pattern of one branch, as "first & second" */
+static void
+test_literal_sets(void **state)
+{
+    char                buf[256], got[512];
+    size_t              i, j, k, n[2], at;
+    cm_regex_literal_t  lits[2][CM_REGEX_LITERALS_MAX];
+    static const struct {
+        const char     *pattern;
+        const char     *sets;
+    } cases[] = {
+        { "\\b(?:promo|gacor)\\s*(?:sultan|garuda)\\d+",
+          "sultan|garuda & promo|gacor" },
+        { "slot\\s*gacor", "gacor & slot" },
+        { "kasar\\s+(?:lu|lo)\\b", "kasar & lu|lo" },
+        { "ab(?:cd|ef)?gh", "ab & gh" },
+        { "judi\\s+online|togel", "online|togel & " },
+        { "(?:a|bc)xyz", "xyz & " },
+        { "x(?=abc)yz", "yz & " },
+        { "(?:judi|slot)\\s+(?:online|gacor)", "online|gacor & judi|slot" },
+        { "a|bc", " & " },
+        { "@[a-z0-9_.]{0,30}[a-z](?:4d|77)", "4d|77 & @" },
+        { "(?:\\+?62|0)8[0-9 .-]{8,14}", "8 & 62|0" },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        (void) cm_regex_literal_sets(cases[i].pattern,
+                                     strlen(cases[i].pattern), 0, buf,
+                                     lits[0], n, lits[1]);
+        at = 0;
+
+        for (k = 0; k < 2; k++) {
+            for (j = 0; j < n[k]; j++) {
+                at += (size_t) snprintf(got + at, sizeof(got) - at, "%s%.*s",
+                                        j ? "|" : "", (int) lits[k][j].len,
+                                        lits[k][j].data);
+            }
+
+            if (k == 0) {
+                at += (size_t) snprintf(got + at, sizeof(got) - at, " & ");
+            }
+        }
+
+        if (strcmp(got, cases[i].sets) != 0) {
+            fail_msg("pattern \"%s\": sets \"%s\", expected \"%s\"",
+                     cases[i].pattern, got, cases[i].sets);
+        }
+    }
 }
 
 
@@ -485,6 +609,8 @@ main(void)
         cm_test(test_literals),
         cm_test(test_literals_many),
         cm_test(test_literals_sound),
+        cm_test(test_literal_sets),
+        cm_test(test_may_match),
     };
 
     return cmocka_run_group_tests(tests, NULL, teardown);

@@ -545,7 +545,7 @@ static const cm_test_pair_t  cm_error_cases[] = {
       "values are separated by commas)" },
     { "rule x words a score 1\n    colour red\n",
       "x.rules:2: unknown key \"colour\" (keys are: words, words-file, regex, "
-      "fields, view, score, action, min-count, note, shadow, when, limit, "
+      "fields, view, score, action, min-count, note, shadow, expires, when, limit, "
       "when-unknown)" },
     { "rule x words slot gacor score 1\n",
       "x.rules:1: unknown key \"gacor\" (words are separated by commas; a "

@@ -45,7 +45,7 @@ static const cm_test_pair_t  cm_facts_error_cases[] = {
       "are separated by commas)" },
     { "rule x when first-time author first-time ip action queue\n",
       "x.rules:1: unknown key \"first-time\" (keys are: words, words-file, "
-      "regex, fields, view, score, action, min-count, note, shadow, when, "
+      "regex, fields, view, score, action, min-count, note, shadow, expires, when, "
       "limit, when-unknown)" },
     { "rule x when \"author seen = 0\" action queue\n",
       "x.rules:1: a \"when\" condition is written without quotes: write "
@@ -53,6 +53,21 @@ static const cm_test_pair_t  cm_facts_error_cases[] = {
     { "rule x\n    when ip rejected-24h >= 2\n    action reject\n",
       "x.rules:2: \"rejected-24h\" is kept for author and network only, not "
       "ip" },
+    { "rule x words y expires 2026-02-30T25:00\n",
+      "x.rules:1: bad \"expires\" date \"2026-02-30T25:00\" (write it as "
+      "2026-12-31 or 2026-12-31T18:00, UTC)" },
+    { "threshold queue 3 for artikel 5\n",
+      "x.rules:1: \"for\" takes article ids, as in threshold queue 3 for "
+      "article 101, 102" },
+    { "threshold queue 12 for article 7, 8\n",
+      "x.rules:1: for article 7, threshold queue 12 must be less than "
+      "threshold reject 10" },
+    { "threshold queue 3 for article 7,\n",
+      "x.rules:1: the \"article\" list ends with \",\" (to continue it, "
+      "indent the next line)" },
+    { "rule x words y expires tomorrow\n",
+      "x.rules:1: bad \"expires\" date \"tomorrow\" (write it as "
+      "2026-12-31 or 2026-12-31T18:00, UTC)" },
     { "rule x when ip blocked = 1 action reject\n",
       "x.rules:1: \"blocked\" is kept for author and network only, not ip" },
     { "rule x when network trusted = 1 score -5\n",
