@@ -77,6 +77,9 @@
     'r.pub.nochange': ['Draf sama dengan versi aktif.', 'The draft is the active version.'],
     'r.pub.needs': ['Tulis catatan dulu.', 'Write a note first.'],
     'r.pub.broken': ['Perbaiki kesalahan dulu.', 'Fix the error first.'],
+    'r.pub.newer': ['Versi {v} ({who}) diterbitkan setelah draf ini dibuka dari versi {mine}: menerbitkan draf akan menggantikannya. Klik lagi untuk tetap menerbitkan.',
+      'Version {v} ({who}) was published after this draft was opened from version {mine}: publishing the draft replaces it. Click again to publish anyway.'],
+    'r.pub.anyway': ['Tetap terbitkan', 'Publish anyway'],
     'r.pub.done': ['Versi {v} aktif (sebelumnya {p}). Berlaku dalam satu detik.', 'Version {v} is active (was {p}). Live within a second.'],
     'r.versions': ['Versi', 'Versions'],
     'r.v.active': ['aktif', 'active'],
@@ -529,11 +532,27 @@
       $('pub-run').disabled = true;
       out.textContent = t('loading');
       out.className = 'result';
-      lib.post('rules/publish', draftBody({ note: note })).then(function (res) {
+      // someone else published since this draft was opened: say so, and
+      // publish only on a second click
+      lib.api('rules/versions').then(function (res) {
+        var newer = list(res.data.versions).filter(function (v) { return v.version === res.data.active; })[0];
+        if (res.data.active !== base.version && overrule !== res.data.active) {
+          overrule = res.data.active;
+          out.textContent = t('r.pub.newer', { v: res.data.active, who: str(newer && newer.author) || '\u2014', mine: base.version });
+          out.className = 'result bad';
+          $('pub-run').textContent = t('r.pub.anyway');
+          $('pub-run').disabled = false;
+          return null;
+        }
+        return lib.post('rules/publish', draftBody({ note: note }));
+      }).then(function (res) {
+        if (!res) { return null; }
         if (!res.data.ok) { throw new Error(str(res.data.error)); }
         out.textContent = t('r.pub.done', { v: res.data.version, p: res.data.previous });
         out.className = 'result good';
         $('pub-note').value = '';
+        overrule = null;
+        $('pub-run').textContent = t('r.pub.run');
         return reloadUntil(res.data.version);
       }).catch(function (err) {
         out.textContent = t('r.failed', { e: err.message || err });
@@ -542,6 +561,7 @@
       });
     }
 
+    var overrule = null;        // the newer active version the editor chose to replace
     var versionsData = null;
     var confirming = null;      // the version whose rollback asks "sure?"
 

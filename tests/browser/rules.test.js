@@ -221,6 +221,49 @@ test('rollback asks on the page, needs a note, and makes the old version active'
   assert.deepEqual(page.problems, []);
 });
 
+test('a version someone else published meanwhile: the editor is told, and publishes only on a second click', async () => {
+  await open();
+  await page.fill('#rules-brand', 'zeusjp777');
+  await page.press('#rules-brand', 'Enter');
+  await page.waitForFunction(() => /Valid/.test(document.querySelector('#rules-check').textContent));
+  const mine = api.rules.current().version;
+  // another editor, in another window
+  const [, other] = api.rules.post('rules/publish', { entry: 'default.rules', files: api.rules.current().files, note: 'lain' });
+  assert.equal(other.ok, true);
+  await page.fill('#pub-note', 'zeusjp777');
+  const before = api.posts.length;
+  await page.click('#pub-run');
+  await page.waitForSelector('#pub-result.bad');
+  assert.equal(await page.locator('#pub-result').textContent(),
+    `Versi ${other.version} (tester) diterbitkan setelah draf ini dibuka dari versi ${mine}: `
+    + 'menerbitkan draf akan menggantikannya. Klik lagi untuk tetap menerbitkan.');
+  assert.equal(await page.locator('#pub-run').textContent(), 'Tetap terbitkan');
+  assert.equal((await postsAfter(before, 'rules/publish', 300)).length, 0, 'nothing published yet');
+  await page.click('#pub-run');
+  const [sent] = await postsAfter(before, 'rules/publish');
+  assert.match(sent.body.files['lists/judol-sites.txt'], /zeusjp777/);
+  await page.waitForSelector(`.version.active[data-version="${other.version + 1}"]`);
+  assert.equal(await page.locator('#pub-run').textContent(), 'Terbitkan draf');
+  assert.deepEqual(page.problems, []);
+});
+
+test('6 opens the rules tab from the queue; the queue\'s keys do nothing there', async () => {
+  await open();
+  await page.keyboard.press('1');
+  await page.waitForSelector('.card');
+  assert.ok(!(await page.locator('#rules-view').isVisible()));
+  await page.keyboard.press('6');
+  await page.waitForSelector('#rules-view:not([hidden])');
+  assert.equal(await page.evaluate(() => location.hash), '#rules');
+  assert.ok(!(await page.locator('#cards').isVisible()));
+  const before = api.posts.length;
+  await page.keyboard.press('a');
+  await page.keyboard.press('x');
+  await page.waitForTimeout(4800);
+  assert.deepEqual(api.posts.slice(before).filter((p) => !p.path.startsWith('rules/')), [], 'no decision was sent');
+  assert.deepEqual(page.problems, []);
+});
+
 test('English, and a screenshot of the tab', async () => {
   await open('en');
   assert.equal(await page.locator('[data-state="rules"] span[data-t]').textContent(), 'Rules');
