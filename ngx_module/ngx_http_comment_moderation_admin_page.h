@@ -14,7 +14,7 @@ typedef struct {
 } ngx_http_comment_moderation_admin_file_t;
 
 
-/* index.html, 8354 bytes */
+/* index.html, 8399 bytes */
 static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "<!doctype html>\n<html lang=\"id\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -114,6 +114,7 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "    </section>\n  </div>\n\n  <div class=\"panel-grid\">\n"
     "    <section class=\"panel\" id=\"rules-publish\">\n"
     "      <h2 data-t=\"r.pub\">Terbitkan</h2>\n      <p class=\"muted\" id=\"pub-changes\"></p>\n"
+    "      <div class=\"diff\" id=\"pub-diff\"></div>\n"
     "      <form id=\"pub-form\" autocomplete=\"off\">\n"
     "        <input type=\"text\" id=\"pub-note\" data-tp=\"r.pub.note\" placeholder=\"Catatan (wajib"
     "), mis. merek baru zeusjp777\" required>\n        <button type=\"submit\" class=\"btn ok\" id=\""
@@ -132,7 +133,7 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "atau ? untuk menutup.</p>\n  </div>\n</div>\n\n<script src=\"rules.js\"></script>\n"
     "<script src=\"review.js\"></script>\n</body>\n</html>\n";
 
-/* review.css, 19094 bytes */
+/* review.css, 19639 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "/* The moderators' review page: quiet, dense, readable for hours. */\n"
     ":root {\n  --ink: #1c1f24;\n  --muted: #646b75;\n"
@@ -397,7 +398,15 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     ".v-note { margin: 4px 0 0; overflow-wrap: anywhere; }\n"
     ".confirm { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 8px 0 0; paddi"
     "ng: 8px 10px; border-radius: 6px; background: var(--no-bg); }\n"
-    ".confirm input { flex: 1 1 160px; }\n.confirm .msg { flex-basis: 100%; }\n";
+    ".confirm input { flex: 1 1 160px; }\n.confirm .msg { flex-basis: 100%; }\n"
+    "\n.diff { max-height: 260px; overflow: auto; margin: 0 0 10px; font: 12px/1.5 ui-monospace, \"De"
+    "jaVu Sans Mono\", monospace; }\n.diff:empty { display: none; }\n"
+    ".diff-file { margin-top: 6px; font-weight: 650; color: #3b4350; }\n"
+    ".diff-line { display: flex; gap: 8px; white-space: pre; }\n"
+    ".diff-line.add { background: var(--ok-bg); color: #0f5a2b; }\n"
+    ".diff-line.del { background: var(--no-bg); color: #8a1c12; }\n"
+    ".diff-line .ln { min-width: 36px; text-align: right; color: var(--muted); }\n"
+    ".diff-line .src { overflow-wrap: anywhere; white-space: pre-wrap; }\n";
 
 /* review.js, 43075 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_js[] =
@@ -994,7 +1003,7 @@ static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "    });\n    load().then(pollCounts);\n    setInterval(pollCounts, POLL_MS);\n"
     "  }\n\n  start();\n}());\n";
 
-/* rules.js, 32392 bytes */
+/* rules.js, 35003 bytes */
 static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "/*\n * The editors' rules tab of the review page (docs/admin-api.md, \"Editors:\n"
     " * rules\"): the active rules with their hits, an editor of the rule files with\n"
@@ -1009,6 +1018,9 @@ static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "  var OVERTURN_SHARE = 0.2;\n  var BRAND_LIST = 'lists/judol-sites.txt';\n"
     "  // a published version is live in every worker within about a second\n"
     "  var SWITCH_WAIT_MS = 500;\n  var SWITCH_TRIES = 10;\n"
+    "  // the publish panel shows at most this many changed lines per file, and\n"
+    "  // aligns two versions of a file only up to this many line pairs\n"
+    "  var DIFF_LINES = 40;\n  var DIFF_CELLS = 250000;\n"
     "\n  var WORDS = {\n    'tab.rules': ['Aturan', 'Rules'],\n"
     "    'r.active': ['Aturan aktif', 'Active rules'],\n"
     "    'r.version': ['versi {v} \\u00b7 {who} \\u00b7 {when}', 'version {v} \\u00b7 {who} \\u00b7 {"
@@ -1062,6 +1074,7 @@ static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "nerbitkan draf akan menggantikannya. Klik lagi untuk tetap menerbitkan.',\n"
     "      'Version {v} ({who}) was published after this draft was opened from version {mine}: publis"
     "hing the draft replaces it. Click again to publish anyway.'],\n"
+    "    'r.pub.more': ['\\u2026 dan {n} baris lagi', '\\u2026 and {n} more lines'],\n"
     "    'r.pub.anyway': ['Tetap terbitkan', 'Publish anyway'],\n"
     "    'r.pub.done': ['Versi {v} aktif (sebelumnya {p}). Berlaku dalam satu detik.', 'Version {v} i"
     "s active (was {p}). Live within a second.'],\n    'r.versions': ['Versi', 'Versions'],\n"
@@ -1310,11 +1323,42 @@ static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "          ol.appendChild(li);\n        });\n        box.appendChild(ol);\n"
     "      }).catch(function (err) { fail(box, err); });\n"
     "    }\n\n    // --- publish, versions, rollback ------------------------------------------------"
-    "---\n\n    function renderPublish() {\n      var changed = changedFiles();\n"
+    "---\n\n    // the lines the draft removes (-) and adds (+), with their line numbers:\n"
+    "    // the common start and end set aside, the middle by longest common subsequence\n"
+    "    function lineDiff(before, after) {\n      var a = before.split('\\n'), b = after.split('\\n'"
+    ");\n      var head = 0, ta = a.length, tb = b.length;\n"
+    "      while (head < ta && head < tb && a[head] === b[head]) { head++; }\n"
+    "      while (ta > head && tb > head && a[ta - 1] === b[tb - 1]) { ta--; tb--; }\n"
+    "      var n = ta - head, m = tb - head;\n      if (n * m > DIFF_CELLS) {      // too different t"
+    "o be worth aligning\n        return a.slice(head, ta).map(function (x, i) { return ['-', head + "
+    "i + 1, x]; })\n          .concat(b.slice(head, tb).map(function (x, i) { return ['+', head + i +"
+    " 1, x]; }));\n      }\n      var lcs = [];\n      for (var i = n; i >= 0; i--) {\n"
+    "        lcs[i] = [];\n        for (var j = m; j >= 0; j--) {\n"
+    "          lcs[i][j] = i === n || j === m ? 0 : a[head + i] === b[head + j]\n"
+    "            ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);\n"
+    "        }\n      }\n      var out = [];\n      i = 0;\n"
+    "      j = 0;\n      while (i < n || j < m) {\n        if (i < n && j < m && a[head + i] === b[he"
+    "ad + j]) { i++; j++; } else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) {\n"
+    "          out.push(['-', head + i + 1, a[head + i]]);      // removed lines first\n"
+    "          i++;\n        } else {\n          out.push(['+', head + j + 1, b[head + j]]);\n"
+    "          j++;\n        }\n      }\n      return out;\n"
+    "    }\n\n    function renderPublish() {\n      var changed = changedFiles();\n"
     "      $('pub-changes').textContent = !draft ? '' : changed.length\n"
     "        ? t('r.pub.changes', { f: changed.join(', ') }) : t('r.pub.nochange');\n"
     "      $('pub-run').disabled = !draft || !changed.length || !(checked && checked.ok);\n"
-    "    }\n\n    function publish(e) {\n      e.preventDefault();\n"
+    "      clearTimeout(diffTimer);\n      diffTimer = setTimeout(renderDiff, CHECK_MS);\n"
+    "    }\n\n    var diffTimer = null;\n\n    function renderDiff() {\n"
+    "      var box = $('pub-diff');\n      box.textContent = '';\n"
+    "      changedFiles().forEach(function (f) {\n        var lines = lineDiff(str(base.files[f]), st"
+    "r(draft.files[f]));\n        box.appendChild(el('div', 'diff-file', f));\n"
+    "        lines.slice(0, DIFF_LINES).forEach(function (d) {\n"
+    "          var row = el('div', 'diff-line ' + (d[0] === '+' ? 'add' : 'del'));\n"
+    "          row.appendChild(el('span', 'ln', d[1]));\n"
+    "          row.appendChild(el('span', 'op', d[0]));\n"
+    "          row.appendChild(el('span', 'src', d[2]));\n"
+    "          box.appendChild(row);\n        });\n        if (lines.length > DIFF_LINES) { box.appen"
+    "dChild(el('div', 'muted', t('r.pub.more', { n: lines.length - DIFF_LINES }))); }\n"
+    "      });\n    }\n\n    function publish(e) {\n      e.preventDefault();\n"
     "      var out = $('pub-result');\n      var note = $('pub-note').value.trim();\n"
     "      if (!draft) { return; }\n      if (!note) { out.textContent = t('r.pub.needs'); out.classN"
     "ame = 'result bad'; $('pub-note').focus(); return; }\n"

@@ -20,6 +20,10 @@
   // a published version is live in every worker within about a second
   var SWITCH_WAIT_MS = 500;
   var SWITCH_TRIES = 10;
+  // the publish panel shows at most this many changed lines per file, and
+  // aligns two versions of a file only up to this many line pairs
+  var DIFF_LINES = 40;
+  var DIFF_CELLS = 250000;
 
   var WORDS = {
     'tab.rules': ['Aturan', 'Rules'],
@@ -79,6 +83,7 @@
     'r.pub.broken': ['Perbaiki kesalahan dulu.', 'Fix the error first.'],
     'r.pub.newer': ['Versi {v} ({who}) diterbitkan setelah draf ini dibuka dari versi {mine}: menerbitkan draf akan menggantikannya. Klik lagi untuk tetap menerbitkan.',
       'Version {v} ({who}) was published after this draft was opened from version {mine}: publishing the draft replaces it. Click again to publish anyway.'],
+    'r.pub.more': ['\u2026 dan {n} baris lagi', '\u2026 and {n} more lines'],
     'r.pub.anyway': ['Tetap terbitkan', 'Publish anyway'],
     'r.pub.done': ['Versi {v} aktif (sebelumnya {p}). Berlaku dalam satu detik.', 'Version {v} is active (was {p}). Live within a second.'],
     'r.versions': ['Versi', 'Versions'],
@@ -515,11 +520,67 @@
 
     // --- publish, versions, rollback ---------------------------------------------------
 
+    // the lines the draft removes (-) and adds (+), with their line numbers:
+    // the common start and end set aside, the middle by longest common subsequence
+    function lineDiff(before, after) {
+      var a = before.split('\n'), b = after.split('\n');
+      var head = 0, ta = a.length, tb = b.length;
+      while (head < ta && head < tb && a[head] === b[head]) { head++; }
+      while (ta > head && tb > head && a[ta - 1] === b[tb - 1]) { ta--; tb--; }
+      var n = ta - head, m = tb - head;
+      if (n * m > DIFF_CELLS) {      // too different to be worth aligning
+        return a.slice(head, ta).map(function (x, i) { return ['-', head + i + 1, x]; })
+          .concat(b.slice(head, tb).map(function (x, i) { return ['+', head + i + 1, x]; }));
+      }
+      var lcs = [];
+      for (var i = n; i >= 0; i--) {
+        lcs[i] = [];
+        for (var j = m; j >= 0; j--) {
+          lcs[i][j] = i === n || j === m ? 0 : a[head + i] === b[head + j]
+            ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+        }
+      }
+      var out = [];
+      i = 0;
+      j = 0;
+      while (i < n || j < m) {
+        if (i < n && j < m && a[head + i] === b[head + j]) { i++; j++; } else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+          out.push(['-', head + i + 1, a[head + i]]);      // removed lines first
+          i++;
+        } else {
+          out.push(['+', head + j + 1, b[head + j]]);
+          j++;
+        }
+      }
+      return out;
+    }
+
     function renderPublish() {
       var changed = changedFiles();
       $('pub-changes').textContent = !draft ? '' : changed.length
         ? t('r.pub.changes', { f: changed.join(', ') }) : t('r.pub.nochange');
       $('pub-run').disabled = !draft || !changed.length || !(checked && checked.ok);
+      clearTimeout(diffTimer);
+      diffTimer = setTimeout(renderDiff, CHECK_MS);
+    }
+
+    var diffTimer = null;
+
+    function renderDiff() {
+      var box = $('pub-diff');
+      box.textContent = '';
+      changedFiles().forEach(function (f) {
+        var lines = lineDiff(str(base.files[f]), str(draft.files[f]));
+        box.appendChild(el('div', 'diff-file', f));
+        lines.slice(0, DIFF_LINES).forEach(function (d) {
+          var row = el('div', 'diff-line ' + (d[0] === '+' ? 'add' : 'del'));
+          row.appendChild(el('span', 'ln', d[1]));
+          row.appendChild(el('span', 'op', d[0]));
+          row.appendChild(el('span', 'src', d[2]));
+          box.appendChild(row);
+        });
+        if (lines.length > DIFF_LINES) { box.appendChild(el('div', 'muted', t('r.pub.more', { n: lines.length - DIFF_LINES }))); }
+      });
     }
 
     function publish(e) {

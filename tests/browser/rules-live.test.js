@@ -130,6 +130,12 @@ test('the brand goes into the word list; try-it with the draft rejects it, space
   assert.equal(await page.inputValue('#rules-file'), LIST);
   assert.ok((await page.inputValue('#rules-text')).endsWith(`*${BRAND}*\n`));
   await until('the check says valid', async () => /^Valid/.test(await checkLine()));
+  // the one line that publishing would add
+  await page.waitForSelector('#pub-diff .diff-line');
+  const diff = await page.locator('#pub-diff > div').allTextContents();
+  assert.equal(diff.length, 2, diff.join('\n'));
+  assert.equal(diff[0], LIST);
+  assert.match(diff[1], new RegExp(`^\\d+\\+\\*${BRAND}\\*$`));
   const text = `Mantap 😀 gabung ${SPACED} gacor`;
   await page.fill('#try-text', text);
   const [res] = await Promise.all([

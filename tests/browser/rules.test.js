@@ -101,6 +101,9 @@ test('the editor: the active source, file by file; a brand goes into the word li
   await page.waitForFunction(() => /Valid: 3 aturan/.test(document.querySelector('#rules-check').textContent));
   assert.match(await page.locator('#rules-file option:checked').textContent(), /diubah/);
   assert.match(await page.locator('#pub-changes').textContent(), /lists\/judol-sites.txt/);
+  // what publishing would change, line by line
+  await page.waitForSelector('#pub-diff .diff-line');
+  assert.deepEqual(await page.locator('#pub-diff > div').allTextContents(), ['lists/judol-sites.txt', '4+*zeusjp777*']);
   // the same brand twice is refused
   await page.fill('#rules-brand', 'zeusjp777');
   await page.click('#rules-quick button[type="submit"]');
@@ -119,6 +122,9 @@ test('a broken regex: the error with file:line as the compiler said it, as one t
   await page.waitForSelector('#rules-check.bad');
   const msg = await page.locator('#rules-check .msg').textContent();
   assert.match(msg, /^judol\.rules:8: regex "08\[0-9\{8,12\}\(": /);
+  await page.waitForSelector('#pub-diff .diff-line');
+  assert.deepEqual(await page.locator('#pub-diff > div').allTextContents(), ['judol.rules',
+    '8-rule wa-number regex "08[0-9]{8,12}" score 4', '8+rule wa-number regex "08[0-9{8,12}(" score 4']);
   await page.fill('#pub-note', 'broken');
   assert.ok(await page.locator('#pub-run').isDisabled(), 'a broken draft cannot be published');
   // "go to the line" selects it
