@@ -80,6 +80,7 @@ typedef struct {
     ngx_str_t                    spool;      /* the file in it */
     time_t                       keep_rejected;
     time_t                       reputation_ttl;
+    ngx_uint_t                   sample_accepted;  /* percent kept */
     ngx_http_conf_ctx_t         *admin;      /* the first admin location's,
                                                 for handoffs */
 } ngx_http_comment_moderation_main_conf_t;
@@ -203,6 +204,8 @@ ngx_int_t ngx_http_comment_moderation_check(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
 ngx_int_t ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx);
+void ngx_http_comment_moderation_keep_accepted(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
 void ngx_http_comment_moderation_decide(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx, const cm_facts_t *facts);
 void ngx_http_comment_moderation_kept(ngx_http_request_t *r,
@@ -241,6 +244,8 @@ ngx_int_t ngx_http_comment_moderation_admin_eval_keys(ngx_http_request_t *r,
     ngx_http_comment_moderation_redis_handler_pt handler);
 void ngx_http_comment_moderation_admin_read_done(void *data,
     redisReply *reply);
+void ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
     cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
 ngx_int_t ngx_http_comment_moderation_admin_rules(ngx_http_request_t *r);

@@ -53,8 +53,6 @@ static void ngx_http_comment_moderation_admin_replied(void *data,
 static void ngx_http_comment_moderation_admin_cleanup(void *data);
 static ngx_int_t ngx_http_comment_moderation_admin_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
-static void ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 
 
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_admin_counts;
@@ -941,7 +939,7 @@ ngx_http_comment_moderation_admin_error(ngx_http_request_t *r,
 
 
 /* a query argument, %-decoded */
-static void
+void
 ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {

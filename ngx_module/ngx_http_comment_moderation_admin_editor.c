@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_comment_moderation_editor_source(
     ngx_http_request_t *r, cm_fields_t *fields);
 static ngx_int_t ngx_http_comment_moderation_editor_versions(
     ngx_http_request_t *r, cm_fields_t *fields);
+static ngx_int_t ngx_http_comment_moderation_editor_diff(
+    ngx_http_request_t *r, cm_fields_t *fields);
 static ngx_int_t ngx_http_comment_moderation_editor_check(
     ngx_http_request_t *r, cm_fields_t *fields);
 static ngx_int_t ngx_http_comment_moderation_editor_try(ngx_http_request_t *r,
@@ -72,6 +74,7 @@ static void ngx_http_comment_moderation_editor_finish(ngx_http_request_t *r,
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_source_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_versions_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_sample_script;
+static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_diff_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_publish_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_rollback_script;
 
@@ -84,6 +87,7 @@ static const struct {
     { ngx_string("source"), 0, ngx_http_comment_moderation_editor_source },
     { ngx_string("versions"), 0,
       ngx_http_comment_moderation_editor_versions },
+    { ngx_string("diff"), 0, ngx_http_comment_moderation_editor_diff },
     { ngx_string("check"), 1, ngx_http_comment_moderation_editor_check },
     { ngx_string("try"), 1, ngx_http_comment_moderation_editor_try },
     { ngx_string("backtest"), 1,
@@ -107,6 +111,9 @@ ngx_http_comment_moderation_admin_editor_init(void)
     ngx_http_comment_moderation_redis_script_init(
         &ngx_http_comment_moderation_sample_script,
         ngx_http_comment_moderation_lua_admin_sample);
+    ngx_http_comment_moderation_redis_script_init(
+        &ngx_http_comment_moderation_diff_script,
+        ngx_http_comment_moderation_lua_admin_diff);
     ngx_http_comment_moderation_redis_script_init(
         &ngx_http_comment_moderation_publish_script,
         ngx_http_comment_moderation_lua_publish);
@@ -181,6 +188,29 @@ ngx_http_comment_moderation_editor_versions(ngx_http_request_t *r,
 
     return ngx_http_comment_moderation_admin_eval(r,
                &ngx_http_comment_moderation_versions_script, &limit, 1,
+               ngx_http_comment_moderation_admin_read_done);
+}
+
+
+/* api/rules/diff?from=A&to=B: lines added and removed, file by file */
+static ngx_int_t
+ngx_http_comment_moderation_editor_diff(ngx_http_request_t *r,
+    cm_fields_t *fields)
+{
+    ngx_str_t  args[2];
+
+    ngx_http_comment_moderation_admin_arg(r, "from", &args[0]);
+    ngx_http_comment_moderation_admin_arg(r, "to", &args[1]);
+
+    if (ngx_atoi(args[0].data, args[0].len) <= 0
+        || ngx_atoi(args[1].data, args[1].len) <= 0)
+    {
+        return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "\"from\" and \"to\": published versions");
+    }
+
+    return ngx_http_comment_moderation_admin_eval(r,
+               &ngx_http_comment_moderation_diff_script, args, 2,
                ngx_http_comment_moderation_admin_read_done);
 }
 
@@ -422,7 +452,8 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
         now = cm_decision_name(res->decision);
 
         /* what happened to it in the end */
-        was = ngx_strcmp(e[1]->str, "approved") == 0 ? "accept"
+        was = (ngx_strcmp(e[1]->str, "approved") == 0
+               || ngx_strcmp(e[1]->str, "accepted") == 0) ? "accept"
               : ngx_strcmp(e[1]->str, "rejected") == 0 ? "reject" : "queue";
 
         if (ngx_strcmp(was, "accept") == 0

@@ -368,6 +368,13 @@ ngx_http_comment_moderation_decide(ngx_http_request_t *r,
 
     default: /* CM_DECISION_ACCEPT */
         ctx->decision = NGX_HTTP_CM_ACCEPT;
+
+        if (cmcf->redis.name.len
+            && (ngx_uint_t) (ngx_random() % 100) < cmcf->sample_accepted)
+        {
+            ngx_http_comment_moderation_keep_accepted(r, ctx);
+        }
+
         ngx_http_comment_moderation_finish(r, ctx);
         return;
     }

@@ -20,6 +20,8 @@ static char *ngx_http_comment_moderation_secret(ngx_conf_t *cf,
 static ngx_int_t ngx_http_comment_moderation_init_process(ngx_cycle_t *cycle);
 static char *ngx_http_comment_moderation_admin(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_comment_moderation_sample(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void ngx_http_comment_moderation_exit_process(ngx_cycle_t *cycle);
 static void *ngx_http_comment_moderation_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_comment_moderation_merge_loc_conf(ngx_conf_t *cf,
@@ -222,6 +224,13 @@ static ngx_command_t  ngx_http_comment_moderation_commands[] = {
       offsetof(ngx_http_comment_moderation_loc_conf_t, release_to),
       NULL },
 
+    { ngx_string("comment_moderation_sample_accepted"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_comment_moderation_sample,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("comment_moderation_reputation_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -291,6 +300,7 @@ ngx_http_comment_moderation_create_main_conf(ngx_conf_t *cf)
      */
 
     cmcf->keep_rejected = NGX_CONF_UNSET;
+    cmcf->sample_accepted = NGX_CONF_UNSET_UINT;
     cmcf->reputation_ttl = NGX_CONF_UNSET;
 
     return cmcf;
@@ -314,6 +324,7 @@ ngx_http_comment_moderation_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(cmcf->keep_rejected, 14 * 86400);
     ngx_conf_init_value(cmcf->reputation_ttl, 90 * 86400);
+    ngx_conf_init_uint_value(cmcf->sample_accepted, 5);
 
     if (cmcf->redis.name.len == 0) {
         return NGX_CONF_OK;
@@ -359,6 +370,42 @@ ngx_http_comment_moderation_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return ngx_http_comment_moderation_redis_parse(cf, &cmcf->redis);
+}
+
+
+/* comment_moderation_sample_accepted 5%: accepted comments kept for the
+   editors' backtests */
+static char *
+ngx_http_comment_moderation_sample(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_comment_moderation_main_conf_t *cmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (cmcf->sample_accepted != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = NGX_ERROR;
+    if (value[1].len > 1 && value[1].data[value[1].len - 1] == '%') {
+        n = ngx_atoi(value[1].data, value[1].len - 1);
+    }
+
+    if (n == NGX_ERROR || n > 100) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"comment_moderation_sample_accepted\" takes a "
+                           "percentage from 0%% to 100%%, not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->sample_accepted = n;
+
+    return NGX_CONF_OK;
 }
 
 

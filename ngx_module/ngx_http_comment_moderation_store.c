@@ -33,6 +33,10 @@ typedef struct {
 
 static void ngx_http_comment_moderation_checked(void *data, redisReply *reply);
 static void ngx_http_comment_moderation_stored(void *data, redisReply *reply);
+static void ngx_http_comment_moderation_sampled(void *data, redisReply *reply);
+static int ngx_http_comment_moderation_keep_args(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, const char **argv,
+    size_t *argvlen);
 static ngx_int_t ngx_http_comment_moderation_spool_it(ngx_http_request_t *r,
     int argc, const char **argv, size_t *argvlen);
 static void ngx_http_comment_moderation_idents(ngx_http_request_t *r,
@@ -288,15 +292,91 @@ ngx_int_t
 ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx)
 {
+    int          argc;
+    size_t       argvlen[NGX_HTTP_CM_KEEP_ARGS];
+    const char  *argv[NGX_HTTP_CM_KEEP_ARGS];
+
+    argc = ngx_http_comment_moderation_keep_args(r, ctx, argv, argvlen);
+    if (argc == 0) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->redis_failed) {
+        return ngx_http_comment_moderation_spool_it(r, argc, argv, argvlen);
+    }
+
+    ctx->call = ngx_http_comment_moderation_redis_eval(
+                    &ngx_http_comment_moderation_store_script, argc, argv,
+                    argvlen, ngx_http_comment_moderation_stored, r, 1);
+
+    if (ctx->call != NULL) {
+        /* if the reply fails, the same call goes to the spool: keep it */
+        ctx->keep_argc = argc;
+        ctx->keep_argv = ngx_pnalloc(r->pool, argc * (sizeof(char *)
+                                                      + sizeof(size_t)));
+        if (ctx->keep_argv == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->keep_argvlen = (size_t *) (ctx->keep_argv + argc);
+        ngx_memcpy(ctx->keep_argv, argv, argc * sizeof(char *));
+        ngx_memcpy(ctx->keep_argvlen, argvlen, argc * sizeof(size_t));
+
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_comment_moderation_spool_it(r, argc, argv, argvlen);
+}
+
+
+/*
+ * A sample of accepted comments is kept too, for the editors' backtests
+ * (comment_moderation_sample_accepted): sent and not waited for; if Redis
+ * is away the sample is simply smaller.
+ */
+void
+ngx_http_comment_moderation_keep_accepted(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx)
+{
+    int          argc;
+    size_t       argvlen[NGX_HTTP_CM_KEEP_ARGS];
+    const char  *argv[NGX_HTTP_CM_KEEP_ARGS];
+
+    if (ctx->redis_failed || ctx->result == NULL) {
+        return;
+    }
+
+    argc = ngx_http_comment_moderation_keep_args(r, ctx, argv, argvlen);
+    if (argc == 0) {
+        return;
+    }
+
+    (void) ngx_http_comment_moderation_redis_eval(
+                &ngx_http_comment_moderation_store_script, argc, argv,
+                argvlen, ngx_http_comment_moderation_sampled, NULL, 0);
+}
+
+
+static void
+ngx_http_comment_moderation_sampled(void *data, redisReply *reply)
+{
+    /* nobody waits: a lost sample is one comment less to backtest */
+}
+
+
+/* store.lua's call for the comment: its argc, 0 if out of memory */
+static int
+ngx_http_comment_moderation_keep_args(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, const char **argv,
+    size_t *argvlen)
+{
     int                                       argc;
     u_char                                   *p;
     size_t                                    i;
-    size_t                                    argvlen[NGX_HTTP_CM_KEEP_ARGS];
     ngx_str_t                                 spans, hits, num[4], *ct;
-    const char                               *argv[NGX_HTTP_CM_KEEP_ARGS];
     cm_result_t                              *res;
     const cm_view_t                          *folded;
-    ngx_http_comment_moderation_idents_t      id;
+    ngx_http_comment_moderation_idents_t     *id;
     ngx_http_comment_moderation_main_conf_t  *cmcf;
 
     static const char  *names[] = {
@@ -308,7 +388,13 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
     res = ctx->result;
 
-    ngx_http_comment_moderation_idents(r, ctx, &id);
+    /* the arguments point into it until the call is sent: not the stack */
+    id = ngx_palloc(r->pool, sizeof(ngx_http_comment_moderation_idents_t));
+    if (id == NULL) {
+        return 0;
+    }
+
+    ngx_http_comment_moderation_idents(r, ctx, id);
 
     /* an invalid body held as sent has no result: no spans, its error */
     p = ngx_pnalloc(r->pool, 4 * NGX_INT64_LEN);
@@ -316,15 +402,15 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
         || ngx_http_comment_moderation_result_json(r, res, &spans, &hits)
            != NGX_OK)
     {
-        return NGX_ERROR;
+        return 0;
     }
 
     for (i = 0; i < 4; i++) {
         num[i].data = p;
         p = ngx_sprintf(p, "%L",
                         i == 0 ? ngx_http_comment_moderation_now_ms()
-                        : i == 1 ? (int64_t) (ctx->decision == NGX_HTTP_CM_REJECT
-                                              ? cmcf->keep_rejected : 0)
+                        : i == 1 ? (int64_t) (ctx->decision == NGX_HTTP_CM_QUEUE
+                                              ? 0 : cmcf->keep_rejected)
                         : i == 2 ? (int64_t) cmcf->reputation_ttl
                         : (int64_t) ctx->score);
         num[i].len = p - num[i].data;
@@ -347,7 +433,9 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 
     p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix,
                                         ctx->decision == NGX_HTTP_CM_REJECT
-                                        ? "q:rejected" : "q:pending", NULL, 0);
+                                        ? "q:rejected"
+                                        : ctx->decision == NGX_HTTP_CM_ACCEPT
+                                        ? "q:accepted" : "q:pending", NULL, 0);
     NGX_HTTP_CM_ARG(p, ngx_strlen(p));
 
     p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "q:article:",
@@ -359,7 +447,7 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     for (i = 0; i < NGX_HTTP_CM_REP_KEYS; i++) {
         p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix,
                               ngx_http_comment_moderation_rep_keys[i].name,
-                              id.hash[ngx_http_comment_moderation_rep_keys[i].ident],
+                              id->hash[ngx_http_comment_moderation_rep_keys[i].ident],
                               NGX_HTTP_CM_HASH_LEN);
         NGX_HTTP_CM_ARG(p, ngx_strlen(p));
     }
@@ -367,7 +455,7 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
     for (i = 0; i < 2; i++) {
         p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix,
                                             i == 0 ? "hist:a:" : "hist:i:",
-                                            id.hash[i == 0 ? CM_IDENT_AUTHOR
+                                            id->hash[i == 0 ? CM_IDENT_AUTHOR
                                                            : CM_IDENT_IP],
                                             NGX_HTTP_CM_HASH_LEN);
         NGX_HTTP_CM_ARG(p, ngx_strlen(p));
@@ -378,6 +466,8 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 
     if (ctx->decision == NGX_HTTP_CM_REJECT) {
         NGX_HTTP_CM_ARG("rejected", 8);
+    } else if (ctx->decision == NGX_HTTP_CM_ACCEPT) {
+        NGX_HTTP_CM_ARG("accepted", 8);
     } else {
         NGX_HTTP_CM_ARG("pending", 7);
     }
@@ -395,11 +485,11 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 
     /* the identities' hashes: the moderators' actions feed their reputation */
     NGX_HTTP_CM_ARG("author", 6);
-    NGX_HTTP_CM_ARG(id.hash[CM_IDENT_AUTHOR], NGX_HTTP_CM_HASH_LEN);
+    NGX_HTTP_CM_ARG(id->hash[CM_IDENT_AUTHOR], NGX_HTTP_CM_HASH_LEN);
     NGX_HTTP_CM_ARG("address", 7);
-    NGX_HTTP_CM_ARG(id.hash[CM_IDENT_IP], NGX_HTTP_CM_HASH_LEN);
+    NGX_HTTP_CM_ARG(id->hash[CM_IDENT_IP], NGX_HTTP_CM_HASH_LEN);
     NGX_HTTP_CM_ARG("network", 7);
-    NGX_HTTP_CM_ARG(id.hash[CM_IDENT_NETWORK], NGX_HTTP_CM_HASH_LEN);
+    NGX_HTTP_CM_ARG(id->hash[CM_IDENT_NETWORK], NGX_HTTP_CM_HASH_LEN);
     NGX_HTTP_CM_ARG("score", 5);
     NGX_HTTP_CM_ARG_STR(num[3]);
     NGX_HTTP_CM_ARG("rules", 5);
@@ -444,31 +534,7 @@ ngx_http_comment_moderation_keep(ngx_http_request_t *r,
 #undef NGX_HTTP_CM_ARG_STR
 #undef NGX_HTTP_CM_ARG
 
-    if (ctx->redis_failed) {
-        return ngx_http_comment_moderation_spool_it(r, argc, argv, argvlen);
-    }
-
-    ctx->call = ngx_http_comment_moderation_redis_eval(
-                    &ngx_http_comment_moderation_store_script, argc, argv,
-                    argvlen, ngx_http_comment_moderation_stored, r, 1);
-
-    if (ctx->call != NULL) {
-        /* if the reply fails, the same call goes to the spool: keep it */
-        ctx->keep_argc = argc;
-        ctx->keep_argv = ngx_pnalloc(r->pool, argc * (sizeof(char *)
-                                                      + sizeof(size_t)));
-        if (ctx->keep_argv == NULL) {
-            return NGX_ERROR;
-        }
-
-        ctx->keep_argvlen = (size_t *) (ctx->keep_argv + argc);
-        ngx_memcpy(ctx->keep_argv, argv, argc * sizeof(char *));
-        ngx_memcpy(ctx->keep_argvlen, argvlen, argc * sizeof(size_t));
-
-        return NGX_AGAIN;
-    }
-
-    return ngx_http_comment_moderation_spool_it(r, argc, argv, argvlen);
+    return argc;
 }
 
 

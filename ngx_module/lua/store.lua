@@ -7,7 +7,8 @@
 -- KEYS[4..6] reputation: author, address, network
 -- KEYS[7..8] rejections in 24 h: author, network
 -- KEYS[9..10] the last comments kept of the author, of the address (zsets)
--- ARGV[1]  id   ARGV[2] state (pending|rejected)   ARGV[3] time, ms
+-- ARGV[1]  id   ARGV[2] state (pending|rejected|accepted: a sample kept
+--          for backtests, which counts for no reputation)   ARGV[3] time, ms
 -- ARGV[4]  keep the comment this long, s (0: no expiry)   ARGV[5] reputation TTL, s
 -- ARGV[6..] field, value, ... of the comment
 --
@@ -22,12 +23,22 @@ end
 redis.call('HSET', KEYS[1], 'id', id, 'state', state, 'time', now,
            unpack(ARGV, 6))
 redis.call('ZADD', KEYS[2], now, id)
-redis.call('ZADD', KEYS[3], now, id)
 if keep > 0 then
   redis.call('EXPIRE', KEYS[1], keep)
   -- the index forgets what has expired
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep * 1000)
 end
+
+-- the sample of accepted comments: the newest 5000 at most
+if state == 'accepted' then
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, -5002)) do
+    redis.call('DEL', string.sub(KEYS[1], 1, #KEYS[1] - #id) .. old)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -5001)
+  return 1
+end
+
+redis.call('ZADD', KEYS[3], now, id)
 
 -- the moderators see an author's and an address's last comments
 for i = 9, 10 do

@@ -42,6 +42,8 @@ EOF
 my $conf = http_conf(<<'EOF');
 comment_moderation_redis %%REDIS%% timeout=200ms;
 comment_moderation_secret %%SECRET%%;
+# the Redis calls are counted here: no sample of accepted comments
+comment_moderation_sample_accepted 0%;
 comment_moderation_spool_path %%PREFIX%%/spool;
 comment_moderation_keep_rejected 3d;
 

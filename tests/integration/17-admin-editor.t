@@ -21,7 +21,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(38);
+my $t = Test::CM->new()->plan(43);
 
 my $BASE = <<'EOF';
 rule tautan
@@ -43,6 +43,8 @@ my $m = Test::CM::Admin->new($t, $redis, %PASSWORD);
 my $conf = http_conf(<<'EOF');
 comment_moderation_redis %%REDIS%% timeout=500ms;
 comment_moderation_secret 0123456789abcdef0123;
+# every accepted comment is kept for the backtests
+comment_moderation_sample_accepted 100%;
 comment_moderation_spool_path %%PREFIX%%/spool;
 
 server {
@@ -184,6 +186,14 @@ is(flat($r->json), 'ok=1,previous=null,version=1', 'publish: version 1')
 is(status_soon(200, 'main di mahjongsakti yuk'), 200,
     'live v1: the unknown brand passes');
 
+# the sample of accepted comments, for backtests: stored as "accepted"
+my ($sampled) = grep {
+    ($redis->command('HGET', "cm:c:$_", 'text') // '') eq 'main di mahjongsakti yuk'
+} @{ $redis->command('ZRANGE', 'cm:q:accepted', 0, -1) };
+ok($sampled, 'the accepted comment is in the sample');
+is($sampled && $redis->command('HGET', "cm:c:$sampled", 'state'), 'accepted',
+    'its state: accepted');
+
 # --- backtest: held comments against a draft
 
 my $held = $m->hold('btest' . int(rand(1e9)));
@@ -199,6 +209,12 @@ ok($r->json->{total} >= 1 && $r->json->{changed} >= 1,
 $r = act('rules/backtest', { %{ draft($BASE) }, limit => 100 });
 ok(!grep({ $_->{id} eq $held } @{ $r->json->{comments} }),
     'backtest: the live rules keep it held');
+
+$r = act('rules/backtest', { %{ draft($WITH_BRAND) }, limit => 100 });
+($flip) = grep { $_->{id} eq ($sampled // '') } @{ $r->json->{comments} || [] };
+is($flip && "$flip->{state}: $flip->{was} -> $flip->{now}",
+    'accepted: accept -> reject',
+    'backtest: an accepted comment the new brand would reject');
 
 # --- publish the brand: rejected without a reload, disguised too
 
@@ -220,6 +236,16 @@ is(join(',', map { "$_->{version}:$_->{author}:$_->{note}" }
         @{ $r->json->{versions} }),
     '2:editor:new brand mahjongsakti,1:editor:the base set',
     'versions: newest first, with author and note');
+
+$r = $m->get('editor', 'api/rules/diff?from=1&to=2');
+is_deeply([ map { [$_->{file}, $_->{added}, $_->{removed}] }
+        @{ $r->json->{files} } ],
+    [[ 'default.rules', [ 'rule brand-baru', '    words mahjongsakti',
+        '    score 12', '    note  "a gambling site that appeared this morning"' ],
+        [] ]],
+    'diff: the lines the new version added') or diag($r->raw);
+is($m->get('editor', 'api/rules/diff?from=1&to=9')->status, 404,
+    'diff: an unknown version, 404');
 
 # the rule's hits are counted
 $r = $m->get('editor', 'api/rules');
