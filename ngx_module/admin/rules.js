@@ -95,6 +95,11 @@
     'r.v.yes': ['Ya, kembalikan', 'Yes, roll back'],
     'r.v.no': ['Batal', 'Cancel'],
     'r.v.done': ['Versi {v} aktif lagi (sebelumnya {p}).', 'Version {v} is active again (was {p}).'],
+    'r.v.diff': ['Perubahan', 'Changes'],
+    'r.v.hide': ['Tutup perubahan', 'Hide changes'],
+    'r.v.same': ['Tidak ada baris yang berubah.', 'No line changed.'],
+    'r.v.new': ['baru', 'new'],
+    'r.v.gone': ['dihapus', 'removed'],
     'r.v.none': ['Belum ada versi.', 'No versions yet.'],
     'r.failed': ['Gagal: {e}', 'Failed: {e}']
   };
@@ -566,19 +571,22 @@
 
     var diffTimer = null;
 
+    // one changed line: +/- and its text, with its number when known
+    function diffRow(op, number, text) {
+      var row = el('div', 'diff-line ' + (op === '+' ? 'add' : 'del'));
+      row.appendChild(el('span', 'ln', number === null ? '' : number));
+      row.appendChild(el('span', 'op', op));
+      row.appendChild(el('span', 'src', str(text)));
+      return row;
+    }
+
     function renderDiff() {
       var box = $('pub-diff');
       box.textContent = '';
       changedFiles().forEach(function (f) {
         var lines = lineDiff(str(base.files[f]), str(draft.files[f]));
         box.appendChild(el('div', 'diff-file', f));
-        lines.slice(0, DIFF_LINES).forEach(function (d) {
-          var row = el('div', 'diff-line ' + (d[0] === '+' ? 'add' : 'del'));
-          row.appendChild(el('span', 'ln', d[1]));
-          row.appendChild(el('span', 'op', d[0]));
-          row.appendChild(el('span', 'src', d[2]));
-          box.appendChild(row);
-        });
+        lines.slice(0, DIFF_LINES).forEach(function (d) { box.appendChild(diffRow(d[0], d[1], d[2])); });
         if (lines.length > DIFF_LINES) { box.appendChild(el('div', 'muted', t('r.pub.more', { n: lines.length - DIFF_LINES }))); }
       });
     }
@@ -649,6 +657,14 @@
         head.appendChild(el('span', 'by', str(v.author) || '\u2014'));
         head.appendChild(el('time', 'muted', lib.fmtTime(ms(v.time))));
         head.appendChild(el('span', 'muted', t('r.v.files', { n: Number(v.files) || 0 })));
+        var older = vs[vs.indexOf(v) + 1];
+        if (older) {
+          var d = el('button', 'btn plain', shownDiff[v.version] ? t('r.v.hide') : t('r.v.diff'));
+          d.type = 'button';
+          d.dataset.diff = v.version;
+          d.dataset.from = older.version;
+          head.appendChild(d);
+        }
         if (!active) {
           var b = el('button', 'btn soft', t('r.v.rollback'));
           b.type = 'button';
@@ -657,6 +673,7 @@
         }
         li.appendChild(head);
         if (v.note) { li.appendChild(el('p', 'v-note', str(v.note))); }
+        if (shownDiff[v.version]) { li.appendChild(versionDiff(shownDiff[v.version])); }
         if (confirming === v.version && !active) { li.appendChild(confirmForm(v.version)); }
         ol.appendChild(li);
       });
@@ -706,7 +723,44 @@
       });
     }
 
+    // what a version changed against the one before it (api/rules/diff)
+    var shownDiff = {};         // version -> its diff answer, while shown
+
+    function toggleDiff(version, from) {
+      if (shownDiff[version]) { delete shownDiff[version]; renderVersions(); return; }
+      shownDiff[version] = { loading: true };
+      renderVersions();
+      lib.api('rules/diff?from=' + encodeURIComponent(from) + '&to=' + encodeURIComponent(version)).then(function (res) {
+        shownDiff[version] = res.data;
+      }).catch(function (err) {
+        shownDiff[version] = { failed: err.message || String(err) };
+      }).then(function () {
+        if (shownDiff[version]) { renderVersions(); }
+      });
+    }
+
+    function versionDiff(d) {
+      var box = el('div', 'diff');
+      if (d.loading) { box.appendChild(el('p', 'muted', t('loading'))); return box; }
+      if (d.failed) { box.appendChild(el('p', 'bad', t('error.load', { e: d.failed }))); return box; }
+      var files = list(d.files);
+      if (!files.length) { box.appendChild(el('p', 'muted', t('r.v.same'))); }
+      files.forEach(function (f) {
+        var name = el('div', 'diff-file', str(f.file));
+        if (f['new']) { name.appendChild(el('span', 'flag on', t('r.v.new'))); }
+        if (f.gone) { name.appendChild(el('span', 'flag stale', t('r.v.gone'))); }
+        box.appendChild(name);
+        var rows = list(f.removed).map(function (x) { return ['-', x]; })
+          .concat(list(f.added).map(function (x) { return ['+', x]; }));
+        rows.slice(0, DIFF_LINES).forEach(function (r) { box.appendChild(diffRow(r[0], null, r[1])); });
+        if (rows.length > DIFF_LINES) { box.appendChild(el('div', 'muted', t('r.pub.more', { n: rows.length - DIFF_LINES }))); }
+      });
+      return box;
+    }
+
     function onVersionsClick(e) {
+      var diff = e.target.closest('[data-diff]');
+      if (diff) { toggleDiff(Number(diff.dataset.diff), Number(diff.dataset.from)); return; }
       var b = e.target.closest('[data-rollback]');
       if (b) { confirming = Number(b.dataset.rollback); renderVersions(); return; }
       if (e.target.closest('[data-cancel]')) { confirming = null; renderVersions(); }

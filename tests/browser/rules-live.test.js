@@ -183,6 +183,10 @@ test('publish with a note: the new version is active; the brand is rejected at o
   await page.waitForSelector(`.version.active[data-version="${versionBefore + 1}"]`);
   assert.equal(await page.locator('.version.active .v-note').textContent(), `merek baru ${BRAND}`);
   assert.equal(await page.locator('.version.active .by').textContent(), LOGIN.username);
+  // the module's own diff of the new version against the one before
+  await page.click('.version.active [data-diff]');
+  await page.waitForSelector('.version.active .diff-line');
+  assert.deepEqual(await page.locator('.version.active .diff > div').allTextContents(), [LIST, `+*${BRAND}*`]);
   // the table follows once the workers judge with it
   await until('the table shows the new version', async () =>
     new RegExp(`^versi ${versionBefore + 1} \u00b7 ${LOGIN.username} `).test(await page.locator('#rules-version').textContent()));

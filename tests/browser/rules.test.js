@@ -196,6 +196,13 @@ test('publish needs a note; then the new version is active, listed and in the au
   assert.equal(await page.locator('.version.active .v-note').textContent(), HOSTILE, 'the note is text');
   assert.equal(await page.locator('#versions img, #versions b:not(.v-num)').count(), 0);
   assert.match(await page.locator('#rules-version').textContent(), /^versi 2 \u00b7 tester/);
+  // what version 2 changed against version 1
+  assert.equal(await page.locator('.version[data-version="1"] [data-diff]').count(), 0, 'the first has nothing before it');
+  await page.click('.version[data-version="2"] [data-diff]');
+  await page.waitForSelector('.version[data-version="2"] .diff-line');
+  assert.deepEqual(await page.locator('.version[data-version="2"] .diff > div').allTextContents(),
+    ['lists/judol-sites.txt', '+*zeusjp777*']);
+  assert.equal(await page.locator('.version[data-version="2"] [data-diff]').textContent(), 'Tutup perubahan');
   // the editor starts again from the new active version
   assert.match(await page.locator('#pub-changes').textContent(), /sama dengan versi aktif/);
   await page.keyboard.press('Escape');

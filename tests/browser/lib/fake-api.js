@@ -99,7 +99,7 @@ function rulesApi(byId, audit) {
     { rule: 'judol-bonus', hour: 2, day: 5, week: 9, overturned: 0 },
   ];
 
-  function get(api) {
+  function get(api, query) {
     if (api === 'rules') {
       const v = current();
       const rules = [];
@@ -116,6 +116,20 @@ function rulesApi(byId, audit) {
     if (api === 'rules/source') {
       const v = current();
       return [200, { version: v.version, author: v.author, note: v.note, time: v.time, entry: v.entry, files: v.files }];
+    }
+    if (api === 'rules/diff') {
+      const [a, b] = ['from', 'to'].map((k) => versions.find((v) => v.version === Number(query.get(k))));
+      if (!a || !b) return [404, { error: 'no such version' }];
+      const files = [];
+      for (const file of [...new Set([...Object.keys(a.files), ...Object.keys(b.files)])].sort()) {
+        const was = (a.files[file] || '').split('\n');
+        const now = (b.files[file] || '').split('\n');
+        const added = now.filter((l) => !was.includes(l));
+        const removed = was.filter((l) => !now.includes(l));
+        if (!added.length && !removed.length) continue;
+        files.push({ file, added, removed, ...(file in a.files ? {} : { new: true }), ...(file in b.files ? {} : { gone: true }) });
+      }
+      return [200, { from: a.version, to: b.version, files }];
     }
     if (api === 'rules/versions') {
       return [200, { active, versions: versions.slice().reverse().map((v) => ({
@@ -233,7 +247,7 @@ function start(comments) {
         const [status, result] = act(decodeURIComponent(m[1]), m[2], 'tester');
         return json(res, status, result);
       }
-      const ruled = rules.get(api);
+      const ruled = rules.get(api, url.searchParams);
       if (ruled) return json(res, ruled[0], ruled[1]);
       if (api.startsWith('audit')) return json(res, 200, { total: audit.length, entries: audit.slice(0, 50) });
       if (api === 'session') return json(res, 200, { user: 'tester', csrf: CSRF });
