@@ -1005,7 +1005,7 @@ static const u_char  ngx_http_comment_moderation_admin_review_js[] =
     "    });\n    load().then(pollCounts);\n    setInterval(pollCounts, POLL_MS);\n"
     "  }\n\n  start();\n}());\n";
 
-/* rules.js, 37713 bytes */
+/* rules.js, 37824 bytes */
 static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "/*\n * The editors' rules tab of the review page (docs/admin-api.md, \"Editors:\n"
     " * rules\"): the active rules with their hits, an editor of the rule files with\n"
@@ -1488,7 +1488,8 @@ static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "urn Promise.resolve(); }\n        return new Promise(function (done) { setTimeout(done, SWITCH_W"
     "AIT_MS); }).then(loadRules).then(again);\n      }\n"
     "      return reloadAll().then(again);\n    }\n\n"
-    "    function show() {\n      if (loaded) { return loadRules(); }\n"
+    "    function show() {\n      // coming back keeps the draft; the counts and versions are fetched"
+    " again\n      if (loaded) { return Promise.all([loadVersions(), loadRules()]); }\n"
     "      loaded = true;\n      return reloadAll();\n"
     "    }\n\n    function render() {\n      renderRules();\n"
     "      renderFiles();\n      renderVersions();\n      if (checked) {\n"

@@ -803,7 +803,8 @@
     }
 
     function show() {
-      if (loaded) { return loadRules(); }
+      // coming back keeps the draft; the counts and versions are fetched again
+      if (loaded) { return Promise.all([loadVersions(), loadRules()]); }
       loaded = true;
       return reloadAll();
     }

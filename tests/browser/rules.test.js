@@ -287,6 +287,9 @@ test('English, and a screenshot of the tab', async () => {
   await page.click('#try-run');
   await page.waitForSelector('#try-result .verdict');
   assert.equal(await page.locator('#try-result .decision').textContent(), 'rejected');
-  console.log('# screenshot', await screenshot(page, 'rules-fake.png'));
+  await page.click('.version[data-version="2"] [data-diff]');
+  await page.waitForSelector('.version[data-version="2"] .diff-line');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  console.log('# screenshot', await screenshot(page, 'rules-fake.png', true));
   assert.deepEqual(page.problems, []);
 });
