@@ -48,7 +48,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench bench-engine clean browser deb deb-test
+        demo eval bench bench-engine clean browser deb deb-test valgrind
 
 all: module tools
 
@@ -183,6 +183,10 @@ deb-test: deb
 # the shipped rules on the labeled sets in ../shared/data/ (issue 3's targets)
 eval: tools
 	@scripts/eval-all
+
+# integration tests with nginx under valgrind's memcheck (a few minutes)
+valgrind: module tools
+	@tests/valgrind/run
 
 # the module against plain nginx and ModSecurity+CRS, in one run (README:
 # make bench); then the engine alone

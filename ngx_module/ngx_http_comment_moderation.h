@@ -139,6 +139,7 @@ typedef struct {
     int                          keep_argc;  /* the keep call, for the spool */
     const char                 **keep_argv;
     size_t                      *keep_argvlen;
+    ngx_uint_t                   keep_stored;  /* waiting for the replicas */
 } ngx_http_comment_moderation_ctx_t;
 
 

@@ -114,6 +114,13 @@ ngx_http_comment_moderation_live_exit_process(void)
     ngx_http_comment_moderation_redis_cancel(lv->call);
     lv->call = NULL;
 
+    /* the worker's own hold on the set in use; no request is left */
+    if (lv->current && --lv->current->refs == 0) {
+        (void) ngx_http_comment_moderation_live_drop(lv->current);
+    }
+
+    lv->current = NULL;
+
     /* a compile still running owns its job; the process ends anyway */
     lv->job = NULL;
     lv->log = NULL;

@@ -168,6 +168,13 @@ static ngx_command_t  ngx_http_comment_moderation_commands[] = {
       0,
       NULL },
 
+    { ngx_string("comment_moderation_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_comment_moderation_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("comment_moderation_redis_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -365,8 +372,14 @@ ngx_http_comment_moderation_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_comment_moderation_main_conf_t *cmcf = conf;
 
+    /* one Redis: an address, or the sentinels that know it */
     if (cmcf->redis.name.len) {
         return "is duplicate";
+    }
+
+    if (cmd->name.len == sizeof("comment_moderation_redis_sentinel") - 1) {
+        return ngx_http_comment_moderation_redis_parse_sentinel(cf,
+                                                                &cmcf->redis);
     }
 
     return ngx_http_comment_moderation_redis_parse(cf, &cmcf->redis);

@@ -19,6 +19,7 @@
 
 #define NGX_HTTP_CM_REDIS_BACKOFF_MIN  100      /* ms */
 #define NGX_HTTP_CM_REDIS_BACKOFF_MAX  5000     /* ms */
+#define NGX_HTTP_CM_SENTINEL_VERIFY    1000     /* ms between questions */
 
 
 typedef enum {
@@ -55,10 +56,41 @@ typedef struct {
     ngx_msec_t                                 open_until; /* circuit */
     ngx_uint_t                                 open;
     ngx_log_t                                 *log;
+
+    /* Sentinel: where the master is, and the question in flight */
+    redisAsyncContext                         *sac;
+    ngx_http_comment_moderation_redis_addr_t  *asked;
+    ngx_event_t                                sentinel_timer;
+    ngx_event_t                                verify;
+    ngx_uint_t                                 sentinel_next;
+    ngx_uint_t                                 sentinel_tries;
+    u_char                                     master_host[NGX_SOCKADDR_STRLEN
+                                                           + 1];
+    ngx_uint_t                                 master_port;
+
+    /* replicas= went unmet: requests do not WAIT until the spool's probe,
+       once a second, finds them back */
+    ngx_uint_t                                 unreplicated;
+    ngx_msec_t                                 probed;
 } ngx_http_comment_moderation_redis_t;
 
 
 static void ngx_http_comment_moderation_redis_connect(void);
+static void ngx_http_comment_moderation_redis_open(const char *host,
+    ngx_uint_t port);
+static void ngx_http_comment_moderation_redis_connected(void);
+static void ngx_http_comment_moderation_redis_drop(void);
+static void ngx_http_comment_moderation_redis_role_reply(
+    redisAsyncContext *ac, void *reply, void *data);
+static void ngx_http_comment_moderation_redis_sentinel_ask(void);
+static void ngx_http_comment_moderation_redis_sentinel_reply(
+    redisAsyncContext *ac, void *reply, void *data);
+static void ngx_http_comment_moderation_redis_sentinel_found(u_char *host,
+    ngx_uint_t port);
+static void ngx_http_comment_moderation_redis_sentinel_timeout(ngx_event_t *ev);
+static void ngx_http_comment_moderation_redis_verify_handler(ngx_event_t *ev);
+static void ngx_http_comment_moderation_redis_verify_later(void);
+static void ngx_http_comment_moderation_redis_suspect(void);
 static void ngx_http_comment_moderation_redis_schedule(void);
 static void ngx_http_comment_moderation_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_comment_moderation_redis_connect_timeout(ngx_event_t *ev);
@@ -66,6 +98,8 @@ static void ngx_http_comment_moderation_redis_on_connect(
     const redisAsyncContext *ac, int status);
 static void ngx_http_comment_moderation_redis_on_disconnect(
     const redisAsyncContext *ac, int status);
+static void ngx_http_comment_moderation_redis_auth(redisAsyncContext *ac,
+    ngx_str_t *password, redisCallbackFn *fn);
 static void ngx_http_comment_moderation_redis_setup_reply(redisAsyncContext *ac,
     void *reply, void *data);
 static void ngx_http_comment_moderation_redis_reply(redisAsyncContext *ac,
@@ -114,6 +148,20 @@ ngx_http_comment_moderation_redis_init_process(ngx_cycle_t *cycle,
     rd->connect_timer.log = cycle->log;
     rd->connect_timer.cancelable = 1;
 
+    rd->sentinel_timer.handler =
+                          ngx_http_comment_moderation_redis_sentinel_timeout;
+    rd->sentinel_timer.log = cycle->log;
+    rd->sentinel_timer.cancelable = 1;
+
+    rd->verify.handler = ngx_http_comment_moderation_redis_verify_handler;
+    rd->verify.log = cycle->log;
+    rd->verify.cancelable = 1;
+
+    /* workers ask the sentinels in different orders */
+    if (rcf->sentinels != NULL) {
+        rd->sentinel_next = ngx_random() % rcf->sentinels->nelts;
+    }
+
     ngx_http_comment_moderation_redis_connect();
 
     return NGX_OK;
@@ -138,6 +186,21 @@ ngx_http_comment_moderation_redis_exit_process(void)
 
     if (rd->connect_timer.timer_set) {
         ngx_del_timer(&rd->connect_timer);
+    }
+
+    if (rd->sentinel_timer.timer_set) {
+        ngx_del_timer(&rd->sentinel_timer);
+    }
+
+    if (rd->verify.timer_set) {
+        ngx_del_timer(&rd->verify);
+    }
+
+    ac = rd->sac;
+    rd->sac = NULL;
+
+    if (ac != NULL) {
+        redisAsyncFree(ac);
     }
 
     ac = rd->ac;
@@ -179,6 +242,37 @@ ngx_http_comment_moderation_redis_available(void)
 static void
 ngx_http_comment_moderation_redis_connect(void)
 {
+    ngx_http_comment_moderation_redis_t       *rd;
+    ngx_http_comment_moderation_redis_conf_t  *rcf;
+
+    rd = &ngx_http_comment_moderation_redis;
+    rcf = rd->conf;
+
+    rd->state = NGX_HTTP_CM_REDIS_CONNECTING;
+
+    if (rcf->sentinels != NULL) {
+        /* a question already in flight answers this connect too */
+        if (rd->sac == NULL) {
+            rd->sentinel_tries = 0;
+            ngx_http_comment_moderation_redis_sentinel_ask();
+        }
+
+        return;
+    }
+
+    if (rcf->unix_path.len) {
+        ngx_http_comment_moderation_redis_open((char *) rcf->unix_path.data, 0);
+        return;
+    }
+
+    ngx_http_comment_moderation_redis_open((char *) rcf->host.data, rcf->port);
+}
+
+
+/* port 0: host is a unix socket's path */
+static void
+ngx_http_comment_moderation_redis_open(const char *host, ngx_uint_t port)
+{
     redisAsyncContext                         *ac;
     ngx_http_comment_moderation_redis_t       *rd;
     ngx_http_comment_moderation_redis_conf_t  *rcf;
@@ -186,12 +280,12 @@ ngx_http_comment_moderation_redis_connect(void)
     rd = &ngx_http_comment_moderation_redis;
     rcf = rd->conf;
 
-    if (rcf->unix_path.len) {
-        ac = redisAsyncConnectUnix((char *) rcf->unix_path.data);
+    if (port == 0) {
+        ac = redisAsyncConnectUnix(host);
 
     } else {
         /* a numeric address: hiredis's getaddrinfo() does not block on it */
-        ac = redisAsyncConnect((char *) rcf->host.data, (int) rcf->port);
+        ac = redisAsyncConnect(host, (int) port);
     }
 
     if (ac == NULL) {
@@ -297,7 +391,6 @@ static void
 ngx_http_comment_moderation_redis_on_connect(const redisAsyncContext *cac,
     int status)
 {
-    int                                        argc;
     char                                       db[NGX_INT_T_LEN + 1];
     const char                                *argv[2];
     size_t                                     argvlen[2];
@@ -323,14 +416,8 @@ ngx_http_comment_moderation_redis_on_connect(const redisAsyncContext *cac,
     }
 
     if (rcf->password.len) {
-        argv[0] = "AUTH";
-        argvlen[0] = 4;
-        argv[1] = (char *) rcf->password.data;
-        argvlen[1] = rcf->password.len;
-        argc = 2;
-
-        redisAsyncCommandArgv(ac, ngx_http_comment_moderation_redis_setup_reply,
-                              (void *) "AUTH", argc, argv, argvlen);
+        ngx_http_comment_moderation_redis_auth(ac, &rcf->password,
+                              ngx_http_comment_moderation_redis_setup_reply);
     }
 
     if (rcf->db) {
@@ -343,13 +430,404 @@ ngx_http_comment_moderation_redis_on_connect(const redisAsyncContext *cac,
                               (void *) "SELECT", 2, argv, argvlen);
     }
 
-    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
-                  "comment moderation: redis %V connected", &rcf->name);
+    if (rcf->sentinels == NULL) {
+        ngx_http_comment_moderation_redis_connected();
+        return;
+    }
+
+    /* a sentinel's word may be stale: never write to a replica */
+    argv[0] = "ROLE";
+    argvlen[0] = 4;
+
+    redisAsyncCommandArgv(ac, ngx_http_comment_moderation_redis_role_reply,
+                          NULL, 1, argv, argvlen);
+
+    ngx_add_timer(&rd->connect_timer, rcf->timeout);
+}
+
+
+static void
+ngx_http_comment_moderation_redis_connected(void)
+{
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    if (rd->conf->sentinels != NULL) {
+        ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                      "comment moderation: redis %V connected to the master "
+                      "at %s:%ui", &rd->conf->name, rd->master_host,
+                      rd->master_port);
+        ngx_http_comment_moderation_redis_verify_later();
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                      "comment moderation: redis %V connected",
+                      &rd->conf->name);
+    }
 
     rd->state = NGX_HTTP_CM_REDIS_CONNECTED;
     rd->backoff = NGX_HTTP_CM_REDIS_BACKOFF_MIN;
     rd->failures = 0;
     rd->open = 0;
+}
+
+
+static void
+ngx_http_comment_moderation_redis_role_reply(redisAsyncContext *ac, void *r,
+    void *data)
+{
+    redisReply                           *reply = r;
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    /* NULL: the context is going, its timer or disconnect handler acts */
+    if (reply == NULL || rd->ac != ac || rd->conf == NULL
+        || rd->state != NGX_HTTP_CM_REDIS_CONNECTING)
+    {
+        return;
+    }
+
+    if (rd->connect_timer.timer_set) {
+        ngx_del_timer(&rd->connect_timer);
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && ngx_strcmp(reply->element[0]->str, "master") == 0)
+    {
+        ngx_http_comment_moderation_redis_connected();
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "comment moderation: redis %V: %s:%ui is not the master "
+                  "(%s), asking the sentinels again", &rd->conf->name,
+                  rd->master_host, rd->master_port,
+                  reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+                  && reply->element[0]->type == REDIS_REPLY_STRING
+                  ? reply->element[0]->str
+                  : reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
+
+    /* on_disconnect schedules the next attempt */
+    redisAsyncDisconnect(ac);
+}
+
+
+/*
+ * Leaves the master: the replies pending still come (or their calls time
+ * out), no new command goes there, and the disconnect reconnects through
+ * the sentinels.  The connect timer bounds a master that stopped answering.
+ */
+static void
+ngx_http_comment_moderation_redis_drop(void)
+{
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    if (rd->ac == NULL || rd->state != NGX_HTTP_CM_REDIS_CONNECTED) {
+        return;
+    }
+
+    rd->state = NGX_HTTP_CM_REDIS_CONNECTING;
+    rd->backoff = NGX_HTTP_CM_REDIS_BACKOFF_MIN;
+
+    if (rd->verify.timer_set) {
+        ngx_del_timer(&rd->verify);
+    }
+
+    ngx_add_timer(&rd->connect_timer, rd->conf->timeout);
+
+    /* may free the context and call on_disconnect at once */
+    redisAsyncDisconnect(rd->ac);
+}
+
+
+/* --- Sentinel ------------------------------------------------------------- */
+
+/*
+ * Asks the next sentinel not yet asked this round where the master is:
+ * SENTINEL get-master-addr-by-name, on a connection of its own, bounded by
+ * connect_timeout + timeout.  When none could tell, a worker that is
+ * connected keeps its master, one that is not tries again after a backoff.
+ */
+static void
+ngx_http_comment_moderation_redis_sentinel_ask(void)
+{
+    const char                                *argv[3];
+    size_t                                     argvlen[3];
+    redisAsyncContext                         *ac;
+    ngx_http_comment_moderation_redis_t       *rd;
+    ngx_http_comment_moderation_redis_addr_t  *addr;
+    ngx_http_comment_moderation_redis_conf_t  *rcf;
+
+    rd = &ngx_http_comment_moderation_redis;
+    rcf = rd->conf;
+
+    while (rd->sentinel_tries < rcf->sentinels->nelts) {
+        addr = (ngx_http_comment_moderation_redis_addr_t *)
+                   rcf->sentinels->elts + rd->sentinel_next;
+        rd->sentinel_next = (rd->sentinel_next + 1) % rcf->sentinels->nelts;
+        rd->sentinel_tries++;
+
+        ac = redisAsyncConnect((char *) addr->host.data, (int) addr->port);
+        if (ac == NULL) {
+            continue;
+        }
+
+        if (ac->err) {
+            ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                          "comment moderation: redis %V: sentinel %V:%ui: %s",
+                          &rcf->name, &addr->host, addr->port, ac->errstr);
+            redisAsyncFree(ac);
+            continue;
+        }
+
+        if (ngx_http_comment_moderation_redis_attach(ac) != NGX_OK) {
+            redisAsyncFree(ac);
+            continue;
+        }
+
+        if (rcf->sentinel_password.len) {
+            /* a refusal shows in the answer to the question */
+            ngx_http_comment_moderation_redis_auth(ac, &rcf->sentinel_password,
+                                                   NULL);
+        }
+
+        argv[0] = "SENTINEL";
+        argvlen[0] = 8;
+        argv[1] = "get-master-addr-by-name";
+        argvlen[1] = 23;
+        argv[2] = (char *) rcf->master_name.data;
+        argvlen[2] = rcf->master_name.len;
+
+        if (redisAsyncCommandArgv(ac,
+                                  ngx_http_comment_moderation_redis_sentinel_reply,
+                                  NULL, 3, argv, argvlen)
+            != REDIS_OK)
+        {
+            redisAsyncFree(ac);
+            continue;
+        }
+
+        rd->sac = ac;
+        rd->asked = addr;
+        ngx_add_timer(&rd->sentinel_timer,
+                      rcf->connect_timeout + rcf->timeout);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "comment moderation: redis %V: no sentinel told where "
+                  "the master is", &rcf->name);
+
+    if (rd->state == NGX_HTTP_CM_REDIS_CONNECTED) {
+        ngx_http_comment_moderation_redis_verify_later();
+        return;
+    }
+
+    ngx_http_comment_moderation_redis_schedule();
+}
+
+
+static void
+ngx_http_comment_moderation_redis_sentinel_reply(redisAsyncContext *ac,
+    void *r, void *data)
+{
+    u_char                                host[NGX_SOCKADDR_STRLEN + 1];
+    ngx_int_t                             port;
+    redisReply                           *reply = r, *h, *p;
+    struct in6_addr                       any;
+    ngx_http_comment_moderation_redis_t  *rd;
+
+    rd = &ngx_http_comment_moderation_redis;
+
+    /* abandoned: timed out, or the worker is leaving */
+    if (rd->sac != ac || rd->conf == NULL) {
+        return;
+    }
+
+    rd->sac = NULL;
+
+    if (rd->sentinel_timer.timer_set) {
+        ngx_del_timer(&rd->sentinel_timer);
+    }
+
+    if (reply == NULL) {
+        /* refused or closed: hiredis frees the context after this */
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "comment moderation: redis %V: sentinel %V:%ui did not "
+                      "answer: %s", &rd->conf->name, &rd->asked->host,
+                      rd->asked->port, ac->errstr[0] ? ac->errstr : "closed");
+        ngx_http_comment_moderation_redis_sentinel_ask();
+        return;
+    }
+
+    /* closed once this callback returns */
+    redisAsyncDisconnect(ac);
+
+    h = NULL;
+    p = NULL;
+    port = NGX_ERROR;
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[1]->type == REDIS_REPLY_STRING)
+    {
+        h = reply->element[0];
+        p = reply->element[1];
+        port = ngx_atoi((u_char *) p->str, p->len);
+    }
+
+    if (h == NULL || h->len > NGX_SOCKADDR_STRLEN || port < 1 || port > 65535) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "comment moderation: redis %V: sentinel %V:%ui does "
+                      "not know the master%s%s", &rd->conf->name,
+                      &rd->asked->host, rd->asked->port,
+                      reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        ngx_http_comment_moderation_redis_sentinel_ask();
+        return;
+    }
+
+    ngx_cpystrn(host, (u_char *) h->str, h->len + 1);
+
+    /* a name would make hiredis block on getaddrinfo() */
+    if (inet_pton(AF_INET, (char *) host, &any) != 1
+        && inet_pton(AF_INET6, (char *) host, &any) != 1)
+    {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "comment moderation: redis %V: sentinel %V:%ui names "
+                      "the master \"%s\", not an address (\"sentinel "
+                      "resolve-hostnames\" is not supported)",
+                      &rd->conf->name, &rd->asked->host, rd->asked->port,
+                      host);
+        ngx_http_comment_moderation_redis_sentinel_ask();
+        return;
+    }
+
+    ngx_http_comment_moderation_redis_sentinel_found(host, port);
+}
+
+
+static void
+ngx_http_comment_moderation_redis_sentinel_found(u_char *host, ngx_uint_t port)
+{
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    if (rd->state == NGX_HTTP_CM_REDIS_CONNECTED) {
+        if (port == rd->master_port
+            && ngx_strcmp(host, rd->master_host) == 0)
+        {
+            ngx_http_comment_moderation_redis_verify_later();
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "comment moderation: redis %V: the master moved from "
+                      "%s:%ui to %s:%ui", &rd->conf->name, rd->master_host,
+                      rd->master_port, host, port);
+
+        ngx_cpystrn(rd->master_host, host, sizeof(rd->master_host));
+        rd->master_port = port;
+
+        ngx_http_comment_moderation_redis_drop();
+        return;
+    }
+
+    ngx_cpystrn(rd->master_host, host, sizeof(rd->master_host));
+    rd->master_port = port;
+
+    /* an answer to a question asked while connected: the old connection is
+       still closing, or the reconnect timer will ask again */
+    if (rd->state != NGX_HTTP_CM_REDIS_CONNECTING || rd->ac != NULL) {
+        return;
+    }
+
+    ngx_http_comment_moderation_redis_open((char *) rd->master_host,
+                                           rd->master_port);
+}
+
+
+static void
+ngx_http_comment_moderation_redis_sentinel_timeout(ngx_event_t *ev)
+{
+    redisAsyncContext                    *ac;
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    ac = rd->sac;
+    if (ac == NULL || rd->conf == NULL) {
+        return;
+    }
+
+    rd->sac = NULL;
+
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "comment moderation: redis %V: sentinel %V:%ui timed out",
+                  &rd->conf->name, &rd->asked->host, rd->asked->port);
+
+    /* a timer, not a hiredis callback: may free */
+    redisAsyncFree(ac);
+
+    ngx_http_comment_moderation_redis_sentinel_ask();
+}
+
+
+/* while connected, the sentinels are asked again now and then: a failover
+   does not always close our connection to the old master at once */
+static void
+ngx_http_comment_moderation_redis_verify_later(void)
+{
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    if (rd->conf == NULL || rd->conf->sentinels == NULL || rd->verify.timer_set
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
+        return;
+    }
+
+    ngx_add_timer(&rd->verify, NGX_HTTP_CM_SENTINEL_VERIFY);
+}
+
+
+static void
+ngx_http_comment_moderation_redis_verify_handler(ngx_event_t *ev)
+{
+    ngx_http_comment_moderation_redis_suspect();
+}
+
+
+/* asks the sentinels whether the master is still the one we write to */
+static void
+ngx_http_comment_moderation_redis_suspect(void)
+{
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    if (rd->conf == NULL || rd->conf->sentinels == NULL || rd->sac != NULL
+        || rd->state != NGX_HTTP_CM_REDIS_CONNECTED
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
+        return;
+    }
+
+    if (rd->verify.timer_set) {
+        ngx_del_timer(&rd->verify);
+    }
+
+    rd->sentinel_tries = 0;
+    ngx_http_comment_moderation_redis_sentinel_ask();
+}
+
+
+static void
+ngx_http_comment_moderation_redis_auth(redisAsyncContext *ac,
+    ngx_str_t *password, redisCallbackFn *fn)
+{
+    size_t       argvlen[2];
+    const char  *argv[2];
+
+    argv[0] = "AUTH";
+    argvlen[0] = 4;
+    argv[1] = (char *) password->data;
+    argvlen[1] = password->len;
+
+    redisAsyncCommandArgv(ac, fn, (void *) "AUTH", 2, argv, argvlen);
 }
 
 
@@ -380,17 +858,25 @@ static void
 ngx_http_comment_moderation_redis_on_disconnect(const redisAsyncContext *ac,
     int status)
 {
+    ngx_uint_t                            level;
     ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
 
     if (rd->ac == ac) {
         rd->ac = NULL;
+
+        if (rd->connect_timer.timer_set) {
+            ngx_del_timer(&rd->connect_timer);
+        }
     }
 
     if (rd->conf == NULL) {
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+    /* REDIS_OK: we closed it (a failover, a replica, a wrong password) */
+    level = (status == REDIS_OK) ? NGX_LOG_NOTICE : NGX_LOG_ERR;
+
+    ngx_log_error(level, rd->log, 0,
                   "comment moderation: redis %V: disconnected: %s",
                   &rd->conf->name, status == REDIS_OK ? "closed" : ac->errstr);
 
@@ -554,6 +1040,103 @@ ngx_http_comment_moderation_redis_issue(
 }
 
 
+ngx_uint_t
+ngx_http_comment_moderation_redis_replicas(void)
+{
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    return rd->conf ? rd->conf->replicas : 0;
+}
+
+
+/*
+ * WAIT blocks this connection's later commands until it answers: a short
+ * bound (a quarter of timeout=), as replicas on a LAN answer in a round trip.
+ * While the replicas are known to be missing, only background calls (the
+ * spool's) probe, once a second: a request's write is spooled at once.
+ */
+ngx_http_comment_moderation_redis_call_t *
+ngx_http_comment_moderation_redis_wait(
+    ngx_http_comment_moderation_redis_handler_pt handler, void *data,
+    ngx_uint_t for_request)
+{
+    u_char                                     num[NGX_INT_T_LEN];
+    u_char                                     ms[NGX_INT_T_LEN];
+    size_t                                     argvlen[3];
+    const char                                *argv[3];
+    ngx_http_comment_moderation_redis_conf_t  *rcf;
+
+    rcf = ngx_http_comment_moderation_redis.conf;
+
+    if (rcf == NULL || rcf->replicas == 0) {
+        return NULL;
+    }
+
+    if (ngx_http_comment_moderation_redis.unreplicated) {
+        if (for_request
+            || ngx_current_msec - ngx_http_comment_moderation_redis.probed
+               < NGX_HTTP_CM_SENTINEL_VERIFY)
+        {
+            return NULL;
+        }
+
+        ngx_http_comment_moderation_redis.probed = ngx_current_msec;
+    }
+
+    argv[0] = "WAIT";
+    argvlen[0] = 4;
+    argv[1] = (char *) num;
+    argvlen[1] = ngx_sprintf(num, "%ui", rcf->replicas) - num;
+    argv[2] = (char *) ms;
+    argvlen[2] = ngx_sprintf(ms, "%M", ngx_max(rcf->timeout / 4, 1)) - ms;
+
+    return ngx_http_comment_moderation_redis_send(3, argv, argvlen, handler,
+                                                  data, for_request);
+}
+
+
+ngx_uint_t
+ngx_http_comment_moderation_redis_replicated(redisReply *reply)
+{
+    ngx_http_comment_moderation_redis_t  *rd = &ngx_http_comment_moderation_redis;
+
+    if (rd->conf == NULL) {
+        return 0;
+    }
+
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER
+        && reply->integer >= (long long) rd->conf->replicas)
+    {
+        if (rd->unreplicated) {
+            rd->unreplicated = 0;
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "comment moderation: redis %V: writes reach %ui "
+                          "replicas again", &rd->conf->name,
+                          rd->conf->replicas);
+        }
+
+        return 1;
+    }
+
+    if (!rd->unreplicated) {
+        rd->unreplicated = 1;
+        rd->probed = ngx_current_msec;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "comment moderation: redis %V: a write reached %L of "
+                  "%ui replicas", &rd->conf->name,
+                  reply && reply->type == REDIS_REPLY_INTEGER
+                  ? (int64_t) reply->integer : (int64_t) -1,
+                  rd->conf->replicas);
+
+    /* the master we write to may have been replaced */
+    ngx_http_comment_moderation_redis_suspect();
+
+    return 0;
+}
+
+
 void
 ngx_http_comment_moderation_redis_cancel(
     ngx_http_comment_moderation_redis_call_t *call)
@@ -624,6 +1207,21 @@ ngx_http_comment_moderation_redis_reply(redisAsyncContext *ac, void *r,
     {
         /* Redis is there but cannot serve us now: as good as down */
         ngx_http_comment_moderation_redis_failed(reply->str);
+
+        /* a replica now: the master is elsewhere, ask the sentinels */
+        if (reply->str[0] == 'R' && ac == ngx_http_comment_moderation_redis.ac
+            && ngx_http_comment_moderation_redis.conf != NULL
+            && ngx_http_comment_moderation_redis.conf->sentinels != NULL)
+        {
+            ngx_log_error(NGX_LOG_WARN, ngx_http_comment_moderation_redis.log,
+                          0, "comment moderation: redis %V: %s:%ui answered "
+                          "READONLY, asking the sentinels again",
+                          &ngx_http_comment_moderation_redis.conf->name,
+                          ngx_http_comment_moderation_redis.master_host,
+                          ngx_http_comment_moderation_redis.master_port);
+            ngx_http_comment_moderation_redis_drop();
+        }
+
         reply = NULL;
 
     } else {
@@ -835,135 +1433,4 @@ ngx_http_comment_moderation_redis_script_init(
 
     ngx_hex_dump(script->sha1, digest, 20);
     script->sha1[40] = '\0';
-}
-
-
-/* --- configuration -------------------------------------------------------- */
-
-char *
-ngx_http_comment_moderation_redis_parse(ngx_conf_t *cf,
-    ngx_http_comment_moderation_redis_conf_t *rcf)
-{
-    ngx_str_t   *value, s;
-    ngx_int_t    num;
-    ngx_url_t    u;
-    ngx_uint_t   i;
-    ngx_msec_t  *msp;
-
-    value = cf->args->elts;
-
-    rcf->name = value[1];
-    rcf->connect_timeout = 500;
-    rcf->timeout = 200;
-    rcf->max_failures = 3;
-    rcf->open_time = 2000;
-
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        rcf->unix_path.len = value[1].len - 5;
-        rcf->unix_path.data = ngx_pnalloc(cf->pool, rcf->unix_path.len + 1);
-        if (rcf->unix_path.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_cpystrn(rcf->unix_path.data, value[1].data + 5,
-                    rcf->unix_path.len + 1);
-
-    } else {
-        /* names are resolved here, once: hiredis would block on them */
-        ngx_memzero(&u, sizeof(ngx_url_t));
-        u.url = value[1];
-        u.default_port = 6379;
-
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid redis address \"%V\"%s%s", &value[1],
-                               u.err ? ": " : "", u.err ? u.err : "");
-            return NGX_CONF_ERROR;
-        }
-
-        rcf->port = u.port;
-        rcf->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-        if (rcf->host.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        rcf->host.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
-                                      rcf->host.data, NGX_SOCKADDR_STRLEN, 0);
-        rcf->host.data[rcf->host.len] = '\0';
-    }
-
-    for (i = 2; i < cf->args->nelts; i++) {
-        s = value[i];
-        msp = NULL;
-
-        if (ngx_strncmp(s.data, "password=", 9) == 0) {
-            rcf->password.data = s.data + 9;
-            rcf->password.len = s.len - 9;
-            continue;
-        }
-
-        if (ngx_strncmp(s.data, "password_file=", 14) == 0) {
-            if (ngx_http_comment_moderation_conf_file_line(cf, &s, 14,
-                                                           &rcf->password)
-                != NGX_CONF_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(s.data, "db=", 3) == 0) {
-            num = ngx_atoi(s.data + 3, s.len - 3);
-            if (num == NGX_ERROR) {
-                goto invalid;
-            }
-
-            rcf->db = num;
-            continue;
-        }
-
-        if (ngx_strncmp(s.data, "failures=", 9) == 0) {
-            num = ngx_atoi(s.data + 9, s.len - 9);
-            if (num == NGX_ERROR || num == 0) {
-                goto invalid;
-            }
-
-            rcf->max_failures = num;
-            continue;
-        }
-
-        if (ngx_strncmp(s.data, "connect_timeout=", 16) == 0) {
-            msp = &rcf->connect_timeout;
-            s.data += 16;
-            s.len -= 16;
-
-        } else if (ngx_strncmp(s.data, "timeout=", 8) == 0) {
-            msp = &rcf->timeout;
-            s.data += 8;
-            s.len -= 8;
-
-        } else if (ngx_strncmp(s.data, "open_time=", 10) == 0) {
-            msp = &rcf->open_time;
-            s.data += 10;
-            s.len -= 10;
-
-        } else {
-            goto invalid;
-        }
-
-        *msp = ngx_parse_time(&s, 0);
-        if (*msp == (ngx_msec_t) NGX_ERROR || *msp == 0) {
-            goto invalid;
-        }
-    }
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-
-    return NGX_CONF_ERROR;
 }

@@ -9,7 +9,8 @@
  * renaming it to PATH.<pid>.draining first, so writers start a new one, then
  * reads it under an exclusive flock (which waits out writers that opened it
  * before the rename) and sends the records one by one, in order.  Files left
- * by a worker that died are taken over by the next one.
+ * by a worker that died are taken over by the next one.  With replicas=, a
+ * record leaves the file only once WAIT says the replicas have it too.
  */
 
 #include "ngx_http_comment_moderation.h"
@@ -46,6 +47,9 @@ static ngx_int_t ngx_http_comment_moderation_spool_load(u_char *name);
 static void ngx_http_comment_moderation_spool_send(void);
 static void ngx_http_comment_moderation_spool_sent(void *data,
     redisReply *reply);
+static void ngx_http_comment_moderation_spool_replicated(void *data,
+    redisReply *reply);
+static void ngx_http_comment_moderation_spool_next(void);
 static ngx_int_t ngx_http_comment_moderation_spool_parse(u_char *p,
     u_char *last, int *argc, const char **argv, size_t *argvlen,
     u_char **next);
@@ -373,6 +377,46 @@ ngx_http_comment_moderation_spool_sent(void *data, redisReply *reply)
         ngx_http_comment_moderation_spool_rearm();
         return;
     }
+
+    /* a record leaves the file once the replicas have it too */
+    sp->call = ngx_http_comment_moderation_redis_wait(
+                   ngx_http_comment_moderation_spool_replicated, NULL, 0);
+
+    if (sp->call != NULL) {
+        return;
+    }
+
+    if (ngx_http_comment_moderation_redis_replicas()) {
+        ngx_http_comment_moderation_spool_rearm();
+        return;
+    }
+
+    ngx_http_comment_moderation_spool_next();
+}
+
+
+static void
+ngx_http_comment_moderation_spool_replicated(void *data, redisReply *reply)
+{
+    ngx_http_comment_moderation_spool_t  *sp = &ngx_http_comment_moderation_spool;
+
+    sp->call = NULL;
+
+    /* not on enough replicas: the record is sent again later (store.lua
+       keeps a comment once) */
+    if (!ngx_http_comment_moderation_redis_replicated(reply)) {
+        ngx_http_comment_moderation_spool_rearm();
+        return;
+    }
+
+    ngx_http_comment_moderation_spool_next();
+}
+
+
+static void
+ngx_http_comment_moderation_spool_next(void)
+{
+    ngx_http_comment_moderation_spool_t  *sp = &ngx_http_comment_moderation_spool;
 
     sp->pos = sp->next;
     ngx_http_comment_moderation_count(NGX_HTTP_CM_M_UNSPOOLED);

@@ -37,6 +37,8 @@ static void ngx_http_comment_moderation_sampled(void *data, redisReply *reply);
 static int ngx_http_comment_moderation_keep_args(ngx_http_request_t *r,
     ngx_http_comment_moderation_ctx_t *ctx, const char **argv,
     size_t *argvlen);
+static void ngx_http_comment_moderation_respool(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, const char *why);
 static ngx_int_t ngx_http_comment_moderation_spool_it(ngx_http_request_t *r,
     int argc, const char **argv, size_t *argvlen);
 static void ngx_http_comment_moderation_idents(ngx_http_request_t *r,
@@ -538,31 +540,67 @@ ngx_http_comment_moderation_keep_args(ngx_http_request_t *r,
 }
 
 
+/* the reply to store.lua, then (with replicas=) to WAIT */
 static void
 ngx_http_comment_moderation_stored(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
-    ngx_int_t                           rc;
     ngx_http_comment_moderation_ctx_t  *ctx;
 
     ctx = ngx_http_comment_moderation_get_ctx(r);
     ctx->call = NULL;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+    if (ctx->keep_stored) {
+        if (ngx_http_comment_moderation_redis_replicated(reply)) {
+            ngx_http_comment_moderation_kept(r, ctx, NGX_OK);
+            return;
+        }
+
+        ngx_http_comment_moderation_respool(r, ctx, "no replica has it");
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        ngx_http_comment_moderation_respool(r, ctx,
+                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        return;
+    }
+
+    if (ngx_http_comment_moderation_redis_replicas() == 0) {
         ngx_http_comment_moderation_kept(r, ctx, NGX_OK);
         return;
     }
 
+    /*
+     * Replication is asynchronous: a master replaced by a failover loses
+     * what its replicas had not received.  WAIT tells us they have it.
+     */
+    ctx->keep_stored = 1;
+    ctx->call = ngx_http_comment_moderation_redis_wait(
+                    ngx_http_comment_moderation_stored, r, 1);
+
+    if (ctx->call == NULL) {
+        ngx_http_comment_moderation_respool(r, ctx, "not confirmed");
+    }
+}
+
+
+/*
+ * A write that failed, timed out or was not replicated may still be, or
+ * become, in Redis: the spool replays it with the same id, and store.lua
+ * keeps a comment only once.
+ */
+static void
+ngx_http_comment_moderation_respool(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx, const char *why)
+{
+    ngx_int_t  rc;
+
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "comment moderation: redis could not keep comment %V%s%s, "
-                  "spooling it", &ctx->id, reply ? ": " : "",
-                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+                  "spooling it", &ctx->id, why[0] ? ": " : "", why);
 
-    /*
-     * A write that timed out may still land in Redis: the spool replays it
-     * with the same id, and store.lua keeps a comment only once.
-     */
     rc = ngx_http_comment_moderation_spool_it(r, ctx->keep_argc,
                                               ctx->keep_argv,
                                               ctx->keep_argvlen);

@@ -41,22 +41,7 @@ rule tautan
     action queue
 EOF
 
-my $template = http_conf(<<'EOF');
-comment_moderation_redis %%REDIS%% timeout=200ms;
-comment_moderation_secret 0123456789abcdef0123;
-comment_moderation_spool_path %%PREFIX%%/spool;
-
-server {
-    listen 127.0.0.1:%%PORT%%;
-
-    location /comments {
-        comment_moderation on;
-        comment_moderation_rules %%RULES%%;
-        comment_moderation_queue hold;
-        proxy_pass http://%%BACKEND%%;
-    }
-}
-EOF
+my $template = redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms');
 
 for ([ $t, $redis->address() ], [ $t2, "127.0.0.1:$down_port" ]) {
     my ($n, $address) = @$_;

@@ -31,22 +31,7 @@ rule tautan
     action queue
 EOF
 
-my $conf = http_conf(<<'EOF');
-comment_moderation_redis %%REDIS%% timeout=200ms;
-comment_moderation_secret 0123456789abcdef0123;
-comment_moderation_spool_path %%PREFIX%%/spool;
-
-server {
-    listen 127.0.0.1:%%PORT%%;
-
-    location /comments {
-        comment_moderation on;
-        comment_moderation_rules %%RULES%%;
-        comment_moderation_queue hold;
-        proxy_pass http://%%BACKEND%%;
-    }
-}
-EOF
+my $conf = redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms');
 $conf =~ s/%%REDIS%%/$redis->address()/ge;
 
 $t->run($conf);

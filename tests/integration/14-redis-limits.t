@@ -41,25 +41,9 @@ rule repeat-offender
     action queue
 EOF
 
-my $conf = http_conf(<<'EOF');
-comment_moderation_redis %%REDIS%% timeout=500ms;
-comment_moderation_secret 0123456789abcdef0123;
-comment_moderation_spool_path %%PREFIX%%/spool;
-
-server {
-    listen 127.0.0.1:%%PORT%%;
-
-    location /comments {
-        comment_moderation on;
-        comment_moderation_rules %%RULES%%;
-        comment_moderation_queue hold;
-        # the address comes from the test, as a proxy in front would send it
-        set_real_ip_from 127.0.0.1;
-        real_ip_header X-Real-IP;
-        proxy_pass http://%%BACKEND%%;
-    }
-}
-EOF
+# the address comes from the test, as a proxy in front would send it
+my $conf = redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=500ms',
+    "set_real_ip_from 127.0.0.1;\nreal_ip_header X-Real-IP;\n");
 $conf =~ s/%%REDIS%%/$redis->address()/ge;
 
 $t->run($conf);

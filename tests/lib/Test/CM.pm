@@ -37,7 +37,8 @@ package Test::CM;
 # plan(N) plans N + 1 tests: when the test ends, nginx is stopped (QUIT, so
 # that leaked connections are reported) and error.log is checked as the last
 # test ("no [alert], [crit], [emerg], leaked sockets or crashed workers").
-# CM_TEST_KEEP=1 keeps the prefix, CM_TEST_DEBUG=1 logs at "debug".
+# CM_TEST_KEEP=1 keeps the prefix, CM_TEST_DEBUG=1 logs at "debug",
+# CM_TEST_NO_MASTER=1 runs nginx as one process (master_process off).
 
 use strict;
 use warnings;
@@ -61,7 +62,7 @@ use Test::CM::HTTP qw/
 /;
 
 our @EXPORT = qw/
-    http_conf $JUDOL_RULE form multipart json_encode json_decode chunked bytes
+    http_conf redis_hold_conf $JUDOL_RULE form multipart json_encode json_decode chunked bytes
 /;
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
@@ -182,6 +183,34 @@ sub http_conf {
         . "http {\n    %%TEMPS%%\n\n$inside}\n";
 }
 
+# redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms'
+# [, $more]): the configuration of the Redis tests: that directive, a secret,
+# the spool in the prefix, and /comments judged by %%RULES%%, held comments
+# kept in Redis; $more: lines more in that location
+sub redis_hold_conf {
+    my ($redis, $more) = @_;
+
+    $more = '' unless defined $more;
+    $more =~ s/^(?=.)/        /gm;
+
+    return http_conf(<<"EOF");
+$redis;
+comment_moderation_secret 0123456789abcdef0123;
+comment_moderation_spool_path %%PREFIX%%/spool;
+
+server {
+    listen 127.0.0.1:%%PORT%%;
+
+    location /comments {
+        comment_moderation on;
+        comment_moderation_rules %%RULES%%;
+        comment_moderation_queue hold;
+$more        proxy_pass http://%%BACKEND%%;
+    }
+}
+EOF
+}
+
 # a free port on 127.0.0.1 for a name (the same port each time it is asked)
 sub port {
     my ($self, $name) = @_;
@@ -223,7 +252,9 @@ sub expand {
     my $p = $self->{prefix};
 
     my $level = $ENV{CM_TEST_DEBUG} ? 'debug' : 'info';
-    my $globals = "daemon off;\nmaster_process on;\nworker_processes 1;\n"
+    # tests/valgrind/run: one process, under valgrind
+    my $master = $ENV{CM_TEST_NO_MASTER} ? 'off' : 'on';
+    my $globals = "daemon off;\nmaster_process $master;\nworker_processes 1;\n"
         . "pid $p/nginx.pid;\nerror_log $p/error.log $level;\n";
 
     my $temps = join '', map { "${_}_temp_path $p/${_}_temp;\n" }

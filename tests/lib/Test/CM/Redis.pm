@@ -11,6 +11,11 @@ package Test::CM::Redis;
 #     my $redis = Test::CM::Redis->start(password => 's3cret', unix => 1,
 #         dir => "$prefix/redis", args => [ '--maxmemory', '10mb' ]);
 #
+#     my $replica = Test::CM::Redis->start(replica_of => $redis);
+#     my $sentinel = Test::CM::Redis->start_sentinel(monitor => $redis,
+#         name => 'mymaster', quorum => 2);   # redis-sentinel, its own port
+#     $sentinel->master_address('mymaster')  # "127.0.0.1:PORT" it names
+#
 #     $redis->port, ->address ("127.0.0.1:PORT"), ->unix_socket (its path,
 #     with unix => 1), ->password, ->pid, ->dir, ->log_text (its log)
 #
@@ -87,6 +92,8 @@ sub start {
         unix => $opts{unix},
         args => $opts{args} || [],
         port => $opts{port},
+        replica_of => $opts{replica_of},
+        sentinel => $opts{sentinel},
     }, $class;
 
     push @instances, $self;
@@ -94,6 +101,42 @@ sub start {
     $self->_start();
 
     return $self;
+}
+
+# start_sentinel(monitor => $redis, name => 'mymaster', quorum => 2,
+# down_after => ms, failover_timeout => ms): a redis-sentinel watching it
+sub start_sentinel {
+    my ($class, %opts) = @_;
+
+    die "no redis-sentinel (install redis-sentinel)"
+        unless $class->sentinel_available();
+
+    return $class->start(dir => $opts{dir}, sentinel => {
+        name => $opts{name} || 'mymaster',
+        monitor => $opts{monitor},
+        quorum => $opts{quorum} || 2,
+        down_after => $opts{down_after} || 2000,
+        failover_timeout => $opts{failover_timeout} || 6000,
+    });
+}
+
+# the redis-sentinel binary, or undef
+sub sentinel_available {
+    my ($class) = @_;
+    my $server = $class->available() or return undef;
+
+    (my $sentinel = $server) =~ s{redis-server$}{redis-sentinel};
+
+    return -x $sentinel ? $sentinel : undef;
+}
+
+# a sentinel's answer to SENTINEL get-master-addr-by-name: "HOST:PORT"
+sub master_address {
+    my ($self, $name) = @_;
+    my $a = $self->command('SENTINEL', 'get-master-addr-by-name',
+        $name || $self->{sentinel}{name});
+
+    return ref $a ? join(':', @$a) : undef;
 }
 
 sub port { $_[0]{port} }
@@ -146,16 +189,54 @@ sub _spawn {
     my ($self) = @_;
     my $d = $self->{dir};
 
+    return $self->_spawn_cmd($self->_sentinel_cmd()) if $self->{sentinel};
+
     my @cmd = ($self->{server},
         '--port', $self->{port}, '--bind', '127.0.0.1',
         '--save', '', '--appendonly', 'no', '--daemonize', 'no',
         '--dir', $d, '--logfile', "$d/redis.log");
+
+    push @cmd, '--replicaof', '127.0.0.1', $self->{replica_of}->port()
+        if $self->{replica_of};
 
     push @cmd, '--requirepass', $self->{password}
         if defined $self->{password};
     push @cmd, '--unixsocket', "$d/redis.sock", '--unixsocketperm', '777'
         if $self->{unix};
     push @cmd, @{$self->{args}};
+
+    return $self->_spawn_cmd(@cmd);
+}
+
+# a sentinel writes its state into its configuration file: a new file for
+# each port tried, rewritten by the sentinel from then on
+sub _sentinel_cmd {
+    my ($self) = @_;
+    my $d = $self->{dir};
+    my $o = $self->{sentinel};
+    my $conf = "$d/sentinel.conf";
+    my $mport = $o->{monitor}->port();
+
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh join("\n",
+        "port $self->{port}",
+        "bind 127.0.0.1",
+        "daemonize no",
+        "dir $d",
+        "logfile $d/redis.log",
+        "sentinel monitor $o->{name} 127.0.0.1 $mport $o->{quorum}",
+        "sentinel down-after-milliseconds $o->{name} $o->{down_after}",
+        "sentinel failover-timeout $o->{name} $o->{failover_timeout}",
+        "sentinel parallel-syncs $o->{name} 1",
+        '');
+    close $fh;
+
+    return ($self->sentinel_available(), $conf);
+}
+
+sub _spawn_cmd {
+    my ($self, @cmd) = @_;
+    my $d = $self->{dir};
 
     my $pid = fork();
     die "fork: $!" unless defined $pid;
