@@ -12,8 +12,9 @@
   var POLL_MS = 5000;
   var PAGE_SIZE = 50;
   var STATES = ['pending', 'rejected', 'approved', 'release-failed'];
-  // the tabs: the states, then the audit log (who did what, newest first)
-  var TABS = STATES.concat(['audit']);
+  // the tabs: the states, the audit log (who did what, newest first), the
+  // editors' rules (rules.js)
+  var TABS = STATES.concat(['audit', 'rules']);
   var FILTERS = ['q', 'author', 'ip', 'article', 'rule'];
 
   // --- words ---------------------------------------------------------------
@@ -110,7 +111,7 @@
     'k.u': ['urungkan keputusan terakhir (selama 4 detik)', 'undo the last decision (for 4 seconds)'],
     'k.h': ['riwayat penulis dan rincian', 'author history and details'],
     'k.np': ['halaman berikut / sebelumnya', 'next / previous page'],
-    'k.14': ['pindah tab (5: jejak audit)', 'switch tab (5: audit log)'],
+    'k.14': ['pindah tab (5: jejak audit, 6: aturan)', 'switch tab (5: audit log, 6: rules)'],
     'k.g': ['muat ulang daftar', 'reload the list'],
     'k.slash': ['cari', 'search'],
     'k.esc': ['tutup / batalkan pilihan / keluar dari kolom', 'close / clear selection / leave a field'],
@@ -121,7 +122,7 @@
   var KEYS = [
     ['j  k', 'k.jk'], ['a', 'k.a'], ['r', 'k.r'], ['t', 'k.t'], ['b', 'k.b'],
     ['x', 'k.x'], ['Shift X', 'k.X'], ['Shift A', 'k.A'], ['Shift R', 'k.R'],
-    ['u', 'k.u'], ['h  Enter', 'k.h'], ['n  p', 'k.np'], ['1 \u2013 5', 'k.14'],
+    ['u', 'k.u'], ['h  Enter', 'k.h'], ['n  p', 'k.np'], ['1 \u2013 6', 'k.14'],
     ['g', 'k.g'], ['/', 'k.slash'], ['Esc', 'k.esc'], ['?', 'k.help']
   ];
 
@@ -360,6 +361,12 @@
 
   function load(keepCursor) {
     var seq = ++view.seq;
+    if (view.state === 'rules') {
+      view.items = [];
+      view.total = 0;
+      setStatus('');
+      return rulesPanel ? rulesPanel.show() : Promise.resolve();
+    }
     var cursorId = keepCursor && view.items[view.cursor] ? view.items[view.cursor].id : null;
     view.loading = true;
     setStatus(t('loading'));
@@ -412,6 +419,8 @@
 
   function renderChrome() {
     document.body.classList.toggle('audit-view', view.state === 'audit');
+    document.body.classList.toggle('rules-mode', view.state === 'rules');
+    $('rules-view').hidden = view.state !== 'rules';
     TABS.forEach(function (s) {
       var b = document.querySelector('[data-state="' + s + '"]');
       b.classList.toggle('on', s === view.state);
@@ -582,6 +591,19 @@
     }
   }
 
+  // the rules that fired, each with what it added to the score
+  function hitsList(hits) {
+    var ul = el('ul', 'hits');
+    hits.forEach(function (h) {
+      var li = el('li');
+      li.appendChild(el('span', 'chip', str(h && h.rule)));
+      var n = Number(h && h.contribution) || 0;
+      li.appendChild(el('span', 'contrib', (n > 0 ? '+' : '') + n));
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+
   function historyPanel(id) {
     var box = el('div', 'history');
     var full = fullCache[id];
@@ -592,15 +614,7 @@
     if (hits.length) {
       var hs = el('section');
       hs.appendChild(el('h3', null, t('h.rules')));
-      var ul = el('ul', 'hits');
-      hits.forEach(function (h) {
-        var li = el('li');
-        li.appendChild(el('span', 'chip', h.rule));
-        var n = Number(h.contribution) || 0;
-        li.appendChild(el('span', 'contrib', (n > 0 ? '+' : '') + n));
-        ul.appendChild(li);
-      });
-      hs.appendChild(ul);
+      hs.appendChild(hitsList(hits));
       box.appendChild(hs);
     }
 
@@ -968,7 +982,7 @@
       case 'n': page(1); break;
       case 'p': page(-1); break;
       case 'g': load(true); break;
-      case '1': case '2': case '3': case '4': case '5': setTab(TABS[Number(e.key) - 1]); break;
+      case '1': case '2': case '3': case '4': case '5': case '6': setTab(TABS[Number(e.key) - 1]); break;
       case '/': $('q').focus(); $('q').select(); break;
       case '?': toggleHelp(!helpOpen()); break;
       default: done = false;
@@ -999,7 +1013,22 @@
     }
   }
 
+  // --- the rules tab (rules.js) ------------------------------------------------
+
+  var rulesPanel = null;
+
+  function startRules() {
+    if (typeof window.cmRulesPanel !== 'function') { return; }
+    rulesPanel = window.cmRulesPanel({
+      t: t, el: el, str: str, list: list, $: $, api: api, post: post,
+      highlighted: highlighted, hitsList: hitsList, fmtTime: fmtTime,
+      lang: function () { return lang; },
+      words: function (more) { Object.keys(more).forEach(function (k) { WORDS[k] = more[k]; }); }
+    });
+  }
+
   function start() {
+    startRules();
     readHash();
     applyLang();
     renderChrome();
@@ -1031,6 +1060,7 @@
       try { localStorage.setItem('cm-review-lang', lang); } catch (e) { /* private mode */ }
       applyLang();
       render();
+      if (rulesPanel) { rulesPanel.render(); }
       pollCounts();
     });
     window.addEventListener('hashchange', function () {

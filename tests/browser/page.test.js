@@ -6,7 +6,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fake = require('./lib/fake-api');
-const { launch, watchedPage, screenshot } = require('./lib/browser');
+const { launch, screenshot, opener } = require('./lib/browser');
 
 const HOSTILE = '<script>window.__pwned = "script"</script> lihat <img src=x onerror="window.__pwned=\'img\'"> '
   + '<a href="javascript:window.__pwned=\'link\'">klik di sini</a> javascript:alert(1)';
@@ -33,11 +33,12 @@ function fixtures() {
   return list;
 }
 
-let browser, api, context, page;
+let browser, api, page, openPage;
 
 before(async () => {
   api = await fake.start(fixtures());
   browser = await launch();
+  openPage = opener(browser, { width: 1280, height: 900 });
 });
 
 after(async () => {
@@ -46,11 +47,7 @@ after(async () => {
 });
 
 async function open(lang) {
-  if (context) await context.close();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  if (lang) await context.addInitScript((l) => localStorage.setItem('cm-review-lang', l), lang);
-  page = await watchedPage(context);
-  await page.goto(api.url);
+  page = await openPage(api.url, lang);
   await page.waitForSelector('.card');
   return page;
 }

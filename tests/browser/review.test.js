@@ -124,7 +124,8 @@ test('the review page needs the login, and is the one in ngx_module/admin/', asy
   const res = await anon.request.get(REVIEW);
   assert.equal(res.status(), 401);
   await anon.close();
-  for (const [file, type] of [['', /^text\/html/], ['review.js', /javascript/], ['review.css', /^text\/css/]]) {
+  for (const [file, type] of [['', /^text\/html/], ['review.js', /javascript/], ['rules.js', /javascript/],
+    ['review.css', /^text\/css/]]) {
     const r = await moderator.request.get(REVIEW + file);
     assert.equal(r.status(), 200, file);
     assert.match(r.headers()['content-type'], type);

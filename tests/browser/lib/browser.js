@@ -32,11 +32,25 @@ async function watchedPage(context) {
   return page;
 }
 
-async function screenshot(page, name) {
+async function screenshot(page, name, fullPage) {
   fs.mkdirSync(OUTPUT, { recursive: true });
   const file = path.join(OUTPUT, name);
-  await page.screenshot({ path: file, fullPage: false });
+  await page.screenshot({ path: file, fullPage: !!fullPage });
   return file;
 }
 
-module.exports = { launch, watchedPage, screenshot, OUTPUT };
+// opens url in a new context each time (the previous one is closed), with
+// the page's language set to lang when given, as the page remembers it
+function opener(browser, viewport) {
+  let context = null;
+  return async function open(url, lang) {
+    if (context) await context.close();
+    context = await browser.newContext({ viewport });
+    if (lang) await context.addInitScript((l) => localStorage.setItem('cm-review-lang', l), lang);
+    const page = await watchedPage(context);
+    await page.goto(url);
+    return page;
+  };
+}
+
+module.exports = { launch, watchedPage, screenshot, opener, OUTPUT };
