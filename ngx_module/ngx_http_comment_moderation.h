@@ -250,6 +250,8 @@ void ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r,
 ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,
     cm_result_t *res, ngx_str_t *spans, ngx_str_t *hits);
 ngx_int_t ngx_http_comment_moderation_admin_rules(ngx_http_request_t *r);
+const cm_engine_t *ngx_http_comment_moderation_active_engine(
+    ngx_http_request_t *r, ngx_int_t *version);
 ngx_http_comment_moderation_admin_ctx_t *ngx_http_comment_moderation_admin_ctx(
     ngx_http_request_t *r);
 ngx_int_t ngx_http_comment_moderation_admin_ctx_add(ngx_http_request_t *r);

@@ -56,8 +56,8 @@ static ngx_int_t ngx_http_comment_moderation_editor_compile(
     ngx_http_request_t *r, cm_fields_t *fields,
     ngx_http_comment_moderation_draft_t **draft, ngx_str_t *error);
 static ngx_int_t ngx_http_comment_moderation_editor_judge(
-    ngx_http_request_t *r, ngx_http_comment_moderation_draft_t *draft,
-    cm_input_t *in, cm_result_t *res);
+    ngx_http_request_t *r, const cm_engine_t *engine, cm_input_t *in,
+    cm_result_t *res);
 static ngx_int_t ngx_http_comment_moderation_editor_failed(
     ngx_http_request_t *r, ngx_str_t *error);
 static ngx_str_t *ngx_http_comment_moderation_editor_field(
@@ -290,7 +290,7 @@ ngx_http_comment_moderation_editor_try(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_comment_moderation_editor_judge(r, draft, &in, res)
+    if (ngx_http_comment_moderation_editor_judge(r, draft->engine, &in, res)
         != NGX_OK)
     {
         ngx_str_set(&error, "the text is not valid UTF-8");
@@ -385,12 +385,19 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
     cm_input_t                                in;
     cm_result_t                              *res;
     redisReply                              **e;
-    const char                               *was, *now;
+    ngx_int_t                                 version;
+    const char                               *was, *now, *outcome;
+    const cm_engine_t                        *active;
     ngx_http_comment_moderation_draft_t      *draft;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
 
     ctx = ngx_http_comment_moderation_admin_ctx(r);
     draft = ctx->act;
+    active = ngx_http_comment_moderation_active_engine(r, &version);
+
+    if (active == NULL) {
+        active = draft->engine;
+    }
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements % 8)
@@ -417,8 +424,8 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
 
     len += (reply->elements / 8)
            * sizeof("{\"id\":\"\",\"state\":\"\",\"moderator\":\"\","
-                    "\"was\":\"accept\",\"now\":\"accept\",\"text\":\"\","
-                    "\"rules\":\"\"},");
+                    "\"outcome\":\"accept\",\"was\":\"accept\","
+                    "\"now\":\"accept\",\"text\":\"\",\"rules\":\"\"},");
 
     json.data = ngx_pnalloc(r->pool, len);
     if (res == NULL || json.data == NULL) {
@@ -442,7 +449,18 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
             in.len[CM_FIELD_TEXT + j] = e[3 + j]->len;
         }
 
-        if (ngx_http_comment_moderation_editor_judge(r, draft, &in, res)
+        /* the active set's decision beside the draft's: only what the
+           draft changes is listed */
+        if (ngx_http_comment_moderation_editor_judge(r, active, &in, res)
+            != NGX_OK)
+        {
+            continue;
+        }
+
+        was = cm_decision_name(res->decision);
+
+        if (ngx_http_comment_moderation_editor_judge(r, draft->engine, &in,
+                                                     res)
             != NGX_OK)
         {
             continue;
@@ -452,11 +470,12 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
         now = cm_decision_name(res->decision);
 
         /* what happened to it in the end */
-        was = (ngx_strcmp(e[1]->str, "approved") == 0
-               || ngx_strcmp(e[1]->str, "accepted") == 0) ? "accept"
-              : ngx_strcmp(e[1]->str, "rejected") == 0 ? "reject" : "queue";
+        outcome = (ngx_strcmp(e[1]->str, "approved") == 0
+                   || ngx_strcmp(e[1]->str, "accepted") == 0) ? "accept"
+                  : ngx_strcmp(e[1]->str, "rejected") == 0 ? "reject"
+                  : "queue";
 
-        if (ngx_strcmp(was, "accept") == 0
+        if (ngx_strcmp(outcome, "accept") == 0
             ? res->decision == CM_DECISION_ACCEPT
             : res->decision != CM_DECISION_ACCEPT)
         {
@@ -472,8 +491,8 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
                         "\"moderator\":\"", changed > 1 ? "," : "",
                         e[0]->len, e[0]->str, e[1]->len, e[1]->str);
         p = (u_char *) ngx_escape_json(p, (u_char *) e[2]->str, e[2]->len);
-        p = ngx_sprintf(p, "\",\"was\":\"%s\",\"now\":\"%s\",\"text\":\"",
-                        was, now);
+        p = ngx_sprintf(p, "\",\"outcome\":\"%s\",\"was\":\"%s\","
+                        "\"now\":\"%s\",\"text\":\"", outcome, was, now);
         p = (u_char *) ngx_escape_json(p, (u_char *) e[3]->str, e[3]->len);
         p = ngx_sprintf(p, "\",\"rules\":\"%*s\"}", e[7]->len, e[7]->str);
     }
@@ -794,8 +813,7 @@ ngx_http_comment_moderation_editor_compile(ngx_http_request_t *r,
 /* the draft's decision, Redis's facts unknown */
 static ngx_int_t
 ngx_http_comment_moderation_editor_judge(ngx_http_request_t *r,
-    ngx_http_comment_moderation_draft_t *draft, cm_input_t *in,
-    cm_result_t *res)
+    const cm_engine_t *engine, cm_input_t *in, cm_result_t *res)
 {
     cm_alloc_t  a;
     cm_field_e  bad_field;
@@ -803,13 +821,11 @@ ngx_http_comment_moderation_editor_judge(ngx_http_request_t *r,
     a.alloc = ngx_http_comment_moderation_palloc;
     a.data = r->pool;
 
-    if (cm_engine_match(draft->engine, in, &a, res, &bad_field)
-        != CM_ENGINE_OK)
-    {
+    if (cm_engine_match(engine, in, &a, res, &bad_field) != CM_ENGINE_OK) {
         return NGX_DECLINED;
     }
 
-    cm_engine_decide(draft->engine, NULL, res);
+    cm_engine_decide(engine, NULL, res);
 
     return NGX_OK;
 }

@@ -46,19 +46,12 @@ ngx_http_comment_moderation_admin_rules(ngx_http_request_t *r)
     ngx_str_t                                 *args;
     ngx_uint_t                                 i;
     const cm_rules_t                          *rules;
-    const cm_engine_t                         *files, *engine;
-    ngx_http_comment_moderation_rule_set_t   **sets;
+    const cm_engine_t                         *engine;
     ngx_http_comment_moderation_admin_ctx_t   *ctx;
-    ngx_http_comment_moderation_main_conf_t   *cmcf;
     ngx_http_comment_moderation_rules_json_t  *rj;
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
     ctx = ngx_http_comment_moderation_admin_ctx(r);
-
-    /* the set comments are judged by: the live one, else the first file */
-    sets = cmcf->rule_sets.elts;
-    files = cmcf->rule_sets.nelts ? sets[0]->engine : NULL;
-    engine = ngx_http_comment_moderation_live_engine(r, files, &version);
+    engine = ngx_http_comment_moderation_active_engine(r, &version);
 
     if (engine == NULL) {
         return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,
@@ -96,6 +89,24 @@ ngx_http_comment_moderation_admin_rules(ngx_http_request_t *r)
                &ngx_http_comment_moderation_rules_script, args,
                1 + rules->nrules,
                ngx_http_comment_moderation_rules_counted);
+}
+
+
+/* the set comments are judged by now: the live one, else the first file */
+const cm_engine_t *
+ngx_http_comment_moderation_active_engine(ngx_http_request_t *r,
+    ngx_int_t *version)
+{
+    const cm_engine_t                         *files;
+    ngx_http_comment_moderation_rule_set_t   **sets;
+    ngx_http_comment_moderation_main_conf_t   *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
+
+    sets = cmcf->rule_sets.elts;
+    files = cmcf->rule_sets.nelts ? sets[0]->engine : NULL;
+
+    return ngx_http_comment_moderation_live_engine(r, files, version);
 }
 
 

@@ -71,7 +71,8 @@
     'r.bt.changed': ['berubah', 'change'],
     'r.bt.agree': ['sesuai moderator', 'agree with moderators'],
     'r.bt.disagree': ['tidak sesuai', 'disagree'],
-    'r.bt.was': ['akhirnya', 'outcome'],
+    'r.bt.was': ['aturan aktif', 'active rules'],
+    'r.bt.outcome': ['akhirnya', 'in the end'],
     'r.bt.now': ['draf', 'draft'],
     'r.bt.none': ['Tidak ada keputusan yang berubah.', 'No decision changes.'],
     'r.pub': ['Terbitkan', 'Publish'],
@@ -504,13 +505,18 @@
         flips.forEach(function (c) {
           var li = el('li', 'flip');
           li.dataset.id = str(c.id);
-          // was: what became of it in the end; now: what the draft decides
+          // was: the active rules' decision; now: the draft's; outcome: what
+          // became of it in the end (moderators included)
           var line = el('div', 'flip-head');
           line.appendChild(el('span', 'muted', t('r.bt.was')));
           line.appendChild(decision(c.was));
           line.appendChild(el('span', 'arrow', '\u2192'));
           line.appendChild(el('span', 'muted', t('r.bt.now')));
           line.appendChild(decision(c.now));
+          if (c.outcome) {
+            line.appendChild(el('span', 'muted', t('r.bt.outcome')));
+            line.appendChild(decision(c.outcome));
+          }
           line.appendChild(el('span', 'state s-' + str(c.state),
             WORDS['tab.' + c.state] ? t('tab.' + c.state) : str(c.state)));
           if (c.moderator) { line.appendChild(el('span', 'muted', str(c.moderator))); }

@@ -201,8 +201,8 @@ $r = act('rules/backtest', { %{ draft($BASE =~ s/score 5/score 0/r) },
     limit => 100 });
 ok($r->json->{ok}, 'backtest: ok') or diag($r->raw);
 my ($flip) = grep { $_->{id} eq $held } @{ $r->json->{comments} || [] };
-is($flip && "$flip->{was} -> $flip->{now}", 'queue -> accept',
-    'backtest: the held comment would now be accepted');
+is($flip && "$flip->{outcome}: $flip->{was} -> $flip->{now}",
+    'queue: queue -> accept', 'backtest: the held comment would now be accepted');
 ok($r->json->{total} >= 1 && $r->json->{changed} >= 1,
     'backtest: totals');
 
