@@ -245,6 +245,13 @@ ngx_int_t ngx_http_comment_moderation_admin_eval_keys(ngx_http_request_t *r,
     ngx_http_comment_moderation_redis_handler_pt handler);
 void ngx_http_comment_moderation_admin_read_done(void *data,
     redisReply *reply);
+ngx_uint_t ngx_http_comment_moderation_admin_counts_valid(redisReply *reply);
+
+/* the comments' states, as admin_counts.lua counts them */
+#define NGX_HTTP_CM_ADMIN_STATES  5
+extern const char  *ngx_http_comment_moderation_admin_states[];
+extern ngx_http_comment_moderation_redis_script_t
+    ngx_http_comment_moderation_admin_counts_script;
 void ngx_http_comment_moderation_admin_arg(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_comment_moderation_result_json(ngx_http_request_t *r,

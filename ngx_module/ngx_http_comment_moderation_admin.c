@@ -51,26 +51,32 @@ static ngx_int_t ngx_http_comment_moderation_admin_action(
 static void ngx_http_comment_moderation_admin_replied(void *data,
     redisReply *reply);
 static void ngx_http_comment_moderation_admin_cleanup(void *data);
+static void ngx_http_comment_moderation_admin_counted(void *data,
+    redisReply *reply);
 static ngx_int_t ngx_http_comment_moderation_admin_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 
 
-static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_admin_counts;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_admin_list_script;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_admin_show;
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_admin_audit;
 
 
-static const char  *ngx_http_comment_moderation_admin_states[] = {
+/* in admin_counts.lua's order */
+const char  *ngx_http_comment_moderation_admin_states[] = {
     "pending", "rejected", "approved", "release-failed", "releasing", NULL
 };
+
+
+/* admin_counts.lua and the metrics share it */
+ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_admin_counts_script;
 
 
 void
 ngx_http_comment_moderation_admin_scripts_init(void)
 {
     ngx_http_comment_moderation_redis_script_init(
-        &ngx_http_comment_moderation_admin_counts,
+        &ngx_http_comment_moderation_admin_counts_script,
         ngx_http_comment_moderation_lua_admin_counts);
     ngx_http_comment_moderation_redis_script_init(
         &ngx_http_comment_moderation_admin_list_script,
@@ -481,8 +487,8 @@ ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
 
     case NGX_HTTP_CM_ADMIN_COUNTS:
         return ngx_http_comment_moderation_admin_eval(r,
-                   &ngx_http_comment_moderation_admin_counts, NULL, 0,
-                   ngx_http_comment_moderation_admin_read_done);
+                   &ngx_http_comment_moderation_admin_counts_script, NULL, 0,
+                   ngx_http_comment_moderation_admin_counted);
 
     case NGX_HTTP_CM_ADMIN_SHOW:
         return ngx_http_comment_moderation_admin_eval(r,
@@ -842,6 +848,70 @@ ngx_http_comment_moderation_admin_read_done(void *data, redisReply *reply)
 
     rc = ngx_http_comment_moderation_admin_send(r, status, &json);
     ngx_http_finalize_request(r, rc);
+}
+
+
+/* admin_counts.lua's numbers as {"pending": 3, ...} */
+static void
+ngx_http_comment_moderation_admin_counted(void *data, redisReply *reply)
+{
+    ngx_http_request_t *r = data;
+
+    u_char      *p;
+    ngx_int_t    rc;
+    ngx_str_t    json;
+    ngx_uint_t   i;
+
+    if (!ngx_http_comment_moderation_admin_counts_valid(reply)) {
+        rc = ngx_http_comment_moderation_admin_error(r,
+                                                NGX_HTTP_SERVICE_UNAVAILABLE,
+                                                "Redis did not answer");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, 128 + reply->elements * NGX_INT64_LEN);
+    if (p == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    json.data = p;
+    *p++ = '{';
+
+    for (i = 0; i < reply->elements; i++) {
+        p = ngx_sprintf(p, "%s\"%s\":%L", i ? "," : "",
+                        ngx_http_comment_moderation_admin_states[i],
+                        (int64_t) reply->element[i]->integer);
+    }
+
+    *p++ = '}';
+    json.len = p - json.data;
+
+    rc = ngx_http_comment_moderation_admin_send(r, NGX_HTTP_OK, &json);
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* an answer of admin_counts.lua: one integer per state */
+ngx_uint_t
+ngx_http_comment_moderation_admin_counts_valid(redisReply *reply)
+{
+    size_t  i;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != NGX_HTTP_CM_ADMIN_STATES)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

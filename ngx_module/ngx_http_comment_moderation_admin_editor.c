@@ -30,6 +30,7 @@ typedef ngx_int_t (*ngx_http_comment_moderation_verb_pt)(ngx_http_request_t *r,
     cm_fields_t *fields);
 
 
+static ngx_uint_t ngx_http_comment_moderation_editor_verb(ngx_str_t *verb);
 static ngx_int_t ngx_http_comment_moderation_editor_source(
     ngx_http_request_t *r, cm_fields_t *fields);
 static ngx_int_t ngx_http_comment_moderation_editor_versions(
@@ -123,29 +124,9 @@ ngx_http_comment_moderation_admin_editor_init(void)
 }
 
 
-/* 1 if the verb changes or computes something: a POST with the CSRF token */
-ngx_int_t
-ngx_http_comment_moderation_admin_editor_post(ngx_str_t *verb)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; ngx_http_comment_moderation_verbs[i].name.len; i++) {
-        if (ngx_http_comment_moderation_verbs[i].name.len == verb->len
-            && ngx_strncmp(ngx_http_comment_moderation_verbs[i].name.data,
-                           verb->data, verb->len) == 0)
-        {
-            return ngx_http_comment_moderation_verbs[i].post;
-        }
-    }
-
-    return NGX_DECLINED;
-}
-
-
-/* NGX_DONE, NGX_DECLINED (no Redis), or a status to finalize with */
-ngx_int_t
-ngx_http_comment_moderation_admin_editor(ngx_http_request_t *r,
-    ngx_str_t *verb, cm_fields_t *fields)
+/* the verb's entry in the table, or its end */
+static ngx_uint_t
+ngx_http_comment_moderation_editor_verb(ngx_str_t *verb)
 {
     ngx_uint_t  i;
 
@@ -157,6 +138,35 @@ ngx_http_comment_moderation_admin_editor(ngx_http_request_t *r,
             break;
         }
     }
+
+    return i;
+}
+
+
+/* 1 if the verb changes or computes something: a POST with the CSRF token */
+ngx_int_t
+ngx_http_comment_moderation_admin_editor_post(ngx_str_t *verb)
+{
+    ngx_uint_t  i;
+
+    i = ngx_http_comment_moderation_editor_verb(verb);
+
+    if (ngx_http_comment_moderation_verbs[i].handler == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_comment_moderation_verbs[i].post;
+}
+
+
+/* NGX_DONE, NGX_DECLINED (no Redis), or a status to finalize with */
+ngx_int_t
+ngx_http_comment_moderation_admin_editor(ngx_http_request_t *r,
+    ngx_str_t *verb, cm_fields_t *fields)
+{
+    ngx_uint_t  i;
+
+    i = ngx_http_comment_moderation_editor_verb(verb);
 
     if (ngx_http_comment_moderation_verbs[i].handler == NULL) {
         return ngx_http_comment_moderation_admin_error(r, NGX_HTTP_NOT_FOUND,

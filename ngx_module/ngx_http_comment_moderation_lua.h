@@ -333,19 +333,9 @@ static const char  ngx_http_comment_moderation_lua_admin_claim[] =
 
 static const char  ngx_http_comment_moderation_lua_admin_counts[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
-    "-- The number of comments in each state, for the review page's tabs.\n"
-    "-- ARGV[1] P.  Returns a JSON object.\n"
-    "local counts = {}\n"
-    "for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',\n"
-    "                        'releasing'}) do\n"
-    "  counts[state] = redis.call('ZCARD', P .. 'q:' .. state)\n"
-    "end\n"
-    "return cjson.encode(counts)\n";
-
-static const char  ngx_http_comment_moderation_lua_admin_depths[] =
-    NGX_HTTP_CM_LUA_ADMIN_LIB
-    "-- The number of comments in each state, for the metrics: pending,\n"
-    "-- rejected, approved, release-failed, releasing, in that order.\n"
+    "-- The number of comments in each state, for the review page's tabs and the\n"
+    "-- metrics: pending, rejected, approved, release-failed, releasing, in that\n"
+    "-- order (the module names them).\n"
     "-- ARGV[1] P\n"
     "local out = {}\n"
     "for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',\n"

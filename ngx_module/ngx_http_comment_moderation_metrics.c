@@ -7,7 +7,6 @@
 
 #include "ngx_http_comment_moderation.h"
 #include "ngx_http_comment_moderation_metrics.h"
-#include "ngx_http_comment_moderation_lua.h"
 
 #include <time.h>
 
@@ -35,7 +34,6 @@ static ngx_int_t ngx_http_comment_moderation_metrics_send(
 
 
 static ngx_http_comment_moderation_shm_t  *ngx_http_comment_moderation_shm;
-static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_depths_script;
 
 
 /* upper bounds of the buckets, us */
@@ -89,10 +87,6 @@ ngx_http_comment_moderation_metrics_zone(ngx_conf_t *cf)
     }
 
     zone->init = ngx_http_comment_moderation_metrics_init_zone;
-
-    ngx_http_comment_moderation_redis_script_init(
-        &ngx_http_comment_moderation_depths_script,
-        ngx_http_comment_moderation_lua_admin_depths);
 
     /* each request's decision is counted once, when it is logged */
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -243,7 +237,7 @@ ngx_http_comment_moderation_metrics_handler(ngx_http_request_t *r)
     }
 
     rc = ngx_http_comment_moderation_admin_eval(r,
-             &ngx_http_comment_moderation_depths_script, NULL, 0,
+             &ngx_http_comment_moderation_admin_counts_script, NULL, 0,
              ngx_http_comment_moderation_metrics_counted);
 
     if (rc == NGX_DECLINED) {
@@ -265,8 +259,8 @@ ngx_http_comment_moderation_metrics_counted(void *data, redisReply *reply)
 
     ngx_http_finalize_request(r,
         ngx_http_comment_moderation_metrics_send(r,
-            reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 5
-            && reply->element[0]->type == REDIS_REPLY_INTEGER ? reply : NULL));
+            ngx_http_comment_moderation_admin_counts_valid(reply)
+            ? reply : NULL));
 }
 
 
@@ -279,10 +273,6 @@ ngx_http_comment_moderation_metrics_send(ngx_http_request_t *r,
     ngx_str_t                           body;
     ngx_uint_t                          i, h;
     ngx_http_comment_moderation_shm_t  *shm = ngx_http_comment_moderation_shm;
-
-    static const char  *states[] = {
-        "pending", "rejected", "approved", "release-failed", "releasing"
-    };
 
     if (shm == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -356,19 +346,16 @@ ngx_http_comment_moderation_metrics_send(ngx_http_request_t *r,
                      "# TYPE comment_moderation_redis_up gauge\n"
                      "comment_moderation_redis_up %d\n", counts ? 1 : 0);
 
-    /* admin_depths.lua: one number per state, in this order */
+    /* admin_counts.lua: one number per state */
     if (counts) {
         p = ngx_slprintf(p, last, "# HELP comment_moderation_queue Comments "
                          "kept in Redis, by state.\n"
                          "# TYPE comment_moderation_queue gauge\n");
 
-        for (i = 0; i < counts->elements && i < 5; i++) {
-            if (counts->element[i]->type != REDIS_REPLY_INTEGER) {
-                continue;
-            }
-
+        for (i = 0; i < counts->elements; i++) {
             p = ngx_slprintf(p, last, "comment_moderation_queue"
-                             "{state=\"%s\"} %L\n", states[i],
+                             "{state=\"%s\"} %L\n",
+                             ngx_http_comment_moderation_admin_states[i],
                              (int64_t) counts->element[i]->integer);
         }
     }

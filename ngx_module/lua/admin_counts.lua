@@ -1,8 +1,15 @@
--- The number of comments in each state, for the review page's tabs.
--- ARGV[1] P.  Returns a JSON object.
-local counts = {}
+<<<<<<< Updated upstream
+-- The number of comments in each state, for the metrics: pending,
+-- rejected, approved, release-failed, releasing, in that order.
+=======
+-- The number of comments in each state, for the review page's tabs and the
+-- metrics: pending, rejected, approved, release-failed, releasing, in that
+-- order (the module names them).
+>>>>>>> Stashed changes
+-- ARGV[1] P
+local out = {}
 for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',
                         'releasing'}) do
-  counts[state] = redis.call('ZCARD', P .. 'q:' .. state)
+  out[#out + 1] = redis.call('ZCARD', P .. 'q:' .. state)
 end
-return cjson.encode(counts)
+return out

@@ -1,9 +1,0 @@
--- The number of comments in each state, for the metrics: pending,
--- rejected, approved, release-failed, releasing, in that order.
--- ARGV[1] P
-local out = {}
-for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',
-                        'releasing'}) do
-  out[#out + 1] = redis.call('ZCARD', P .. 'q:' .. state)
-end
-return out
