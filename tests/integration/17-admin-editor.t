@@ -21,7 +21,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(43);
+my $t = Test::CM->new()->plan(47);
 
 my $BASE = <<'EOF';
 rule tautan
@@ -63,6 +63,10 @@ server {
         comment_moderation_admin;
         comment_moderation_release_to /_release;
         client_body_buffer_size 1m;
+    }
+
+    location = /metrics {
+        comment_moderation_metrics;
     }
 
     location /_release/ {
@@ -267,6 +271,18 @@ my @audit = map { "$_->{action}:$_->{version}" }
     @{ $m->get('editor', 'api/audit')->json->{entries} };
 is(join(',', @audit), 'rollback:1,publish:2,publish:1',
     'audit: publishes and the rollback');
+
+# --- the metrics: decisions counted, the queue's depth from Redis
+
+$r = $t->http_get('/metrics');
+like($r->header('Content-Type') // '', qr{^text/plain}, 'metrics: text');
+my ($rejected) = $r->body =~ /^comment_moderation_decisions_total\{decision="reject"\} (\d+)$/m;
+ok(($rejected // 0) >= 3, 'metrics: the rejections counted') or diag($r->body);
+my ($pending) = $r->body =~ /^comment_moderation_queue\{state="pending"\} (\d+)$/m;
+is($pending, $redis->command('ZCARD', 'cm:q:pending'),
+    'metrics: the pending queue as Redis counts it');
+like($r->body, qr/^comment_moderation_engine_seconds_count [1-9]/m,
+    'metrics: the engine histogram');
 
 # --- refusals
 
