@@ -1,11 +1,6 @@
-<<<<<<< Updated upstream
--- The number of comments in each state, for the metrics: pending,
--- rejected, approved, release-failed, releasing, in that order.
-=======
 -- The number of comments in each state, for the review page's tabs and the
 -- metrics: pending, rejected, approved, release-failed, releasing, in that
 -- order (the module names them).
->>>>>>> Stashed changes
 -- ARGV[1] P
 local out = {}
 for _, state in ipairs({'pending', 'rejected', 'approved', 'release-failed',
