@@ -148,7 +148,9 @@ unit-asan: $(addprefix $(BUILD)/unit-asan/,$(UNIT_TESTS))
 fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	@scripts/run-fuzzers $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
 
+# the campaign: 10 minutes each, new coverage merged into tests/fuzz/corpus
 fuzz: FUZZ_SECONDS = 600
+fuzz: export FUZZ_MERGE = 1
 fuzz: fuzz-smoke
 
 integration: $(MODULE)
