@@ -186,6 +186,13 @@ extern ngx_str_t     ngx_http_comment_moderation_decision_names[];
 
 
 ngx_int_t ngx_http_comment_moderation_handler(ngx_http_request_t *r);
+
+/* copies of a text a swarm rule rejected: _flood.c */
+ngx_int_t ngx_http_comment_moderation_flood_add_zone(ngx_conf_t *cf);
+ngx_int_t ngx_http_comment_moderation_flood_copy(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
+void ngx_http_comment_moderation_flood_learn(ngx_http_request_t *r,
+    ngx_http_comment_moderation_ctx_t *ctx);
 ngx_http_comment_moderation_ctx_t *ngx_http_comment_moderation_get_ctx(
     ngx_http_request_t *r);
 

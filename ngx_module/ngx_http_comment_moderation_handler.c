@@ -171,6 +171,7 @@ ngx_http_comment_moderation_handler(ngx_http_request_t *r)
 static void
 ngx_http_comment_moderation_body_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                                 rc;
     ngx_http_comment_moderation_ctx_t        *ctx;
     ngx_http_comment_moderation_main_conf_t  *cmcf;
 
@@ -180,7 +181,15 @@ ngx_http_comment_moderation_body_handler(ngx_http_request_t *r)
     /* the upstream sends the body again, byte for byte */
     r->preserve_body = 1;
 
-    if (ngx_http_comment_moderation_judge(r, ctx) != NGX_OK) {
+    rc = ngx_http_comment_moderation_judge(r, ctx);
+
+    if (rc == NGX_DONE) {
+        /* a swarm's copy, refused at once */
+        ngx_http_comment_moderation_finish(r, ctx);
+        return;
+    }
+
+    if (rc != NGX_OK) {
         /* a body that could not be judged, held for a moderator as sent */
         if (ctx->decision == NGX_HTTP_CM_QUEUE && cmcf->redis.name.len
             && ngx_http_comment_moderation_hold(r))
@@ -206,7 +215,8 @@ ngx_http_comment_moderation_body_handler(ngx_http_request_t *r)
 
 /*
  * Reads and matches the comment.  NGX_OK: ctx->result holds the matches,
- * to be decided; otherwise the body was invalid and ctx says what to do.
+ * to be decided; NGX_DONE: a swarm's copy, rejected without matching;
+ * otherwise the body was invalid and ctx says what to do.
  */
 static ngx_int_t
 ngx_http_comment_moderation_judge(ngx_http_request_t *r,
@@ -273,6 +283,11 @@ ngx_http_comment_moderation_judge(ngx_http_request_t *r,
     if (cmcf->redis.name.len) {
         ctx->engine = ngx_http_comment_moderation_live_engine(r,
                                         cmlcf->rule_set->engine, &ctx->version);
+
+        if (ngx_http_comment_moderation_flood_copy(r, ctx) == NGX_OK) {
+            return NGX_DONE;
+        }
+
     } else {
         ctx->engine = cmlcf->rule_set->engine;
     }
@@ -358,6 +373,7 @@ ngx_http_comment_moderation_decide(ngx_http_request_t *r,
         ctx->decision = NGX_HTTP_CM_REJECT;
         ctx->message = NGX_HTTP_CM_MSG_REJECT;
         ctx->status = cmlcf->reject_status;
+        ngx_http_comment_moderation_flood_learn(r, ctx);
         break;
 
     case CM_DECISION_QUEUE:

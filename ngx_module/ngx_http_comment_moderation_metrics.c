@@ -61,7 +61,9 @@ static const struct {
     { "released_total",
       "Approved comments the backend took." },
     { "release_failed_total",
-      "Approved comments the backend did not take (release-failed)." }
+      "Approved comments the backend did not take (release-failed)." },
+    { "flood_copies_total",
+      "Copies of a text a swarm rule rejected, refused before any rule or Redis." }
 };
 
 

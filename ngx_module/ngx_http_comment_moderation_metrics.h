@@ -20,6 +20,7 @@ typedef enum {
     NGX_HTTP_CM_M_UNSPOOLED,            /* ... and moved into Redis */
     NGX_HTTP_CM_M_RELEASED,             /* approved and taken by the backend */
     NGX_HTTP_CM_M_RELEASE_FAILED,
+    NGX_HTTP_CM_M_FLOOD_COPIES,         /* refused by _flood.c, unjudged */
     NGX_HTTP_CM_M_N
 } ngx_http_comment_moderation_metric_e;
 

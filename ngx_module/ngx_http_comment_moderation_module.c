@@ -872,10 +872,21 @@ ngx_http_comment_moderation_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_comment_moderation_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt                      *h;
+    ngx_http_core_main_conf_t                *cmcf;
+    ngx_http_comment_moderation_main_conf_t  *cmmcf;
 
     if (ngx_http_comment_moderation_metrics_zone(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a swarm's text is learnt from what Redis counts */
+    cmmcf = ngx_http_conf_get_module_main_conf(cf,
+                                          ngx_http_comment_moderation_module);
+
+    if (cmmcf->redis.name.len
+        && ngx_http_comment_moderation_flood_add_zone(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

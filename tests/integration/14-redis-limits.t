@@ -15,7 +15,7 @@ use Test::CM::Redis;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(11);
+my $t = Test::CM->new()->plan(17);
 
 $t->write_rules(<<'EOF');
 rule link
@@ -65,6 +65,25 @@ my @swarm = map { post("bot$_\@example.com", "10.0.$_.9", $swarm) } 1 .. 20;
 is("@swarm[0 .. 3]", '200 200 200 200', 'swarm: the first 4 copies pass');
 is(scalar(grep { $_ == 403 } @swarm[4 .. 19]), 16,
     'swarm: every copy from the 5th on is rejected');
+
+# the swarm's next copies are refused at once: no rule runs, no Redis call
+my $at_once = qr/rules: swarm \(a copy of a text that rule rejected, refused at once\)/;
+my $refused_before = () = $t->error_log() =~ /$at_once/g;
+is($refused_before, 15,
+    'swarm: the 15 copies after the first rejected one were refused at once');
+my $evalsha = $redis->command_calls('evalsha');
+my @copies = map { post("late$_\@example.com", "10.1.$_.9", $swarm) } 1 .. 10;
+is(scalar(grep { $_ == 403 } @copies), 10,
+    'swarm: 10 more copies are rejected');
+is($redis->command_calls('evalsha') - $evalsha, 0,
+    'swarm: ... without a Redis call (INFO commandstats)');
+my $refused = () = $t->error_log() =~ /$at_once/g;
+is($refused - $refused_before, 10,
+    'swarm: each copy is logged as refused at once, naming the rule');
+like($t->error_log(), qr/rule "swarm" rejected a swarm's text: its copies are refused at once for 600 s/,
+    'swarm: learning the text is logged with the window');
+is(post('other@example.com', '10.2.0.9', $swarm . ' dan lainnya'), 200,
+    'swarm: a different text is judged as usual');
 
 # the same swarm text disguised is the same text
 is(post('bot99@example.com', '10.0.99.9',
