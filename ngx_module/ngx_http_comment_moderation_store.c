@@ -19,7 +19,7 @@
 #include <ngx_sha1.h>
 
 
-#define NGX_HTTP_CM_CHECK_ARGS    (4 + 3 + 2 + 2 + 1 + CM_ENGINE_MAX_WINDOWS * 2 \
+#define NGX_HTTP_CM_CHECK_ARGS    (4 + 3 + 2 + 2 + 1 + CM_ENGINE_MAX_WINDOWS * 3 \
                                    + 4 + 64)
 /* store.lua's arguments: 2 for EVALSHA, numkeys, 10 keys, 5 fixed ARGV, a
    pair per role present, 14 pairs more (author ... body) */
@@ -93,6 +93,7 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
     int                                       argc, nkeys;
     u_char                                   *hour, *p;
     size_t                                    i, nwin, nrules;
+    int64_t                                   now;
     size_t                                    argvlen[NGX_HTTP_CM_CHECK_ARGS];
     const char                               *argv[NGX_HTTP_CM_CHECK_ARGS];
     const cm_window_t                        *win;
@@ -160,7 +161,7 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
 
     nkeys = argc - 3;
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN * (4 + nwin));
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN * (4 + 2 * nwin));
     if (p == NULL) {
         return NGX_DECLINED;
     }
@@ -175,7 +176,9 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
     argvlen[argc] = p - (u_char *) argv[argc];                                 \
     argc++
 
-    NGX_HTTP_CM_ARG_NUM("%L", ngx_http_comment_moderation_now_ms());
+    now = ngx_http_comment_moderation_now_ms();
+
+    NGX_HTTP_CM_ARG_NUM("%L", now);
     argv[argc] = (char *) ctx->id.data;
     argvlen[argc++] = ctx->id.len;
     NGX_HTTP_CM_ARG_NUM("%T", cmcf->reputation_ttl);
@@ -183,6 +186,7 @@ ngx_http_comment_moderation_check(ngx_http_request_t *r,
 
     for (i = 0; i < nwin; i++) {
         NGX_HTTP_CM_ARG_NUM("%ui", (ngx_uint_t) win[i].ms);
+        NGX_HTTP_CM_ARG_NUM("%L", now - (int64_t) win[i].ms);
     }
 
 #undef NGX_HTTP_CM_ARG_NUM
