@@ -9,6 +9,8 @@
 --     names one address of CM_BENCH_NET ("FIRST_ADDRESS_AS_INTEGER SIZE"),
 --     so per-address floods and per-network rejections stay apart between
 --     the paths. These addresses are header text only: no traffic goes there.
+-- With CM_BENCH_SAME=1 every request posts the pool's first text unchanged,
+-- as a bot swarm does.
 -- done() prints one line "cmbench requests=... p50_us=... p99_us=..."
 -- for http-bench to read.
 
@@ -36,12 +38,14 @@ local function address(n)
 end
 
 local n = 0
+local same = os.getenv("CM_BENCH_SAME") == "1"
 
 request = function()
   n = n + 1
+  local text = same and texts[1]
+               or texts[n % #texts + 1] .. "+%28" .. run .. "-" .. n .. "%29"
   local body = "name=Pembaca&email=r" .. run .. "n" .. n
-               .. "%40example.id&article_id=1&comment="
-               .. texts[n % #texts + 1] .. "+%28" .. run .. "-" .. n .. "%29"
+               .. "%40example.id&article_id=1&comment=" .. text
   -- a new table each time: wrk.format stores Content-Length in it
   return wrk.format("POST", wrk.path,
                     { ["Content-Type"] = "application/x-www-form-urlencoded",
