@@ -15,6 +15,8 @@
 #include "ngx_http_comment_moderation_rules_bundle.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 
 #define NGX_HTTP_CM_LIVE_POLL      500     /* ms */
@@ -59,6 +61,7 @@ static void ngx_http_comment_moderation_live_job_free(
 static void ngx_http_comment_moderation_live_release(void *data);
 static void *ngx_http_comment_moderation_live_drop(void *data);
 static void ngx_http_comment_moderation_live_rearm(void);
+static void ngx_http_comment_moderation_live_yield(void);
 
 
 static ngx_http_comment_moderation_live_t  ngx_http_comment_moderation_live;
@@ -197,6 +200,8 @@ static void *
 ngx_http_comment_moderation_live_drop(void *data)
 {
     ngx_http_comment_moderation_live_set_t  *set = data;
+
+    ngx_http_comment_moderation_live_yield();
 
     cm_engine_free(set->engine);
     cm_rules_free(set->rules);
@@ -406,6 +411,21 @@ ngx_http_comment_moderation_live_start(ngx_int_t version, redisReply *reply)
 }
 
 
+/*
+ * A compiling (or freeing) thread gives way to the worker's event loop: on a
+ * machine with few cores, a thread of equal priority takes the core the
+ * loop would have had, and requests wait tens of milliseconds for it.
+ * Linux's nice applies to one thread when given its id.
+ */
+static void
+ngx_http_comment_moderation_live_yield(void)
+{
+#if (NGX_LINUX)
+    (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 19);
+#endif
+}
+
+
 /* In the compile thread: plain engine code, nothing of nginx. */
 static void *
 ngx_http_comment_moderation_live_compile(void *data)
@@ -414,6 +434,8 @@ ngx_http_comment_moderation_live_compile(void *data)
 
     struct timespec    start, end;
     cm_rules_source_t  src;
+
+    ngx_http_comment_moderation_live_yield();
 
     src = cm_rules_bundle_source(&job->bundle);
 
