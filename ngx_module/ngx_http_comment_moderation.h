@@ -79,6 +79,7 @@ typedef struct {
     ngx_path_t                  *spool_path; /* created for the workers */
     ngx_str_t                    spool;      /* the file in it */
     time_t                       keep_rejected;
+    ngx_flag_t                   regex_jit;
     time_t                       reputation_ttl;
     ngx_uint_t                   sample_accepted;  /* percent kept */
     ngx_http_conf_ctx_t         *admin;      /* the first admin location's,

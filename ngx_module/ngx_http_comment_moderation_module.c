@@ -6,6 +6,7 @@
 #include "ngx_http_comment_moderation.h"
 #include "ngx_http_comment_moderation_live.h"
 #include "ngx_http_comment_moderation_spool.h"
+#include "ngx_http_comment_moderation_regex.h"
 
 
 static ngx_int_t ngx_http_comment_moderation_preconfiguration(ngx_conf_t *cf);
@@ -231,6 +232,13 @@ static ngx_command_t  ngx_http_comment_moderation_commands[] = {
       offsetof(ngx_http_comment_moderation_loc_conf_t, release_to),
       NULL },
 
+    { ngx_string("comment_moderation_regex_jit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_main_conf_t, regex_jit),
+      NULL },
+
     { ngx_string("comment_moderation_sample_accepted"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_comment_moderation_sample,
@@ -307,6 +315,7 @@ ngx_http_comment_moderation_create_main_conf(ngx_conf_t *cf)
      */
 
     cmcf->keep_rejected = NGX_CONF_UNSET;
+    cmcf->regex_jit = NGX_CONF_UNSET;
     cmcf->sample_accepted = NGX_CONF_UNSET_UINT;
     cmcf->reputation_ttl = NGX_CONF_UNSET;
 
@@ -332,6 +341,10 @@ ngx_http_comment_moderation_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->keep_rejected, 14 * 86400);
     ngx_conf_init_value(cmcf->reputation_ttl, 90 * 86400);
     ngx_conf_init_uint_value(cmcf->sample_accepted, 5);
+    ngx_conf_init_value(cmcf->regex_jit, 1);
+
+    /* workers inherit it; compiled code keeps its JIT part either way */
+    cm_regex_use_jit(cmcf->regex_jit);
 
     if (cmcf->redis.name.len == 0) {
         return NGX_CONF_OK;

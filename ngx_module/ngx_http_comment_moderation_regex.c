@@ -42,6 +42,10 @@ static _Thread_local pcre2_jit_stack      *cm_regex_jit_stack;
 static _Thread_local pcre2_match_data     *cm_regex_match_data;
 
 
+/* 0: matches run in pcre2's interpreter (comment_moderation_regex_jit off) */
+static int  cm_regex_jit = 1;
+
+
 static int cm_regex_thread_init(void);
 static void cm_regex_study(cm_regex_t *re);
 
@@ -153,6 +157,13 @@ cm_regex_memory(const cm_regex_t *re)
 }
 
 
+void
+cm_regex_use_jit(int on)
+{
+    cm_regex_jit = on;
+}
+
+
 cm_regex_rc_e
 cm_regex_exec(const cm_regex_t *re, const char *text, size_t len,
     size_t offset, size_t *start, size_t *end)
@@ -171,7 +182,8 @@ cm_regex_exec(const cm_regex_t *re, const char *text, size_t len,
     }
 
     rc = pcre2_match(re->code, (PCRE2_SPTR) text, len, offset,
-                     PCRE2_NO_UTF_CHECK, cm_regex_match_data, cm_regex_mctx);
+                     PCRE2_NO_UTF_CHECK | (cm_regex_jit ? 0 : PCRE2_NO_JIT),
+                     cm_regex_match_data, cm_regex_mctx);
 
     if (rc >= 0) {
         /* 0: a match with more captures than one pair holds */

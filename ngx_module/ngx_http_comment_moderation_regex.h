@@ -62,6 +62,14 @@ cm_regex_rc_e cm_regex_exec(const cm_regex_t *re, const char *text,
  */
 int cm_regex_may_match(const cm_regex_t *re, size_t len, int non_ascii);
 
+/*
+ * Whether matches run JIT-compiled code (the default) or pcre2's
+ * interpreter, for every thread; set before matching starts.  Valgrind
+ * takes the JIT code's word-sized reads past a subject for uses of
+ * uninitialised memory, so tests under it turn JIT off.
+ */
+void cm_regex_use_jit(int on);
+
 /* Frees the calling thread's JIT stack and match context (tools, tests). */
 void cm_regex_thread_cleanup(void);
 

@@ -264,6 +264,11 @@ sub expand {
         qw/ client_body proxy fastcgi uwsgi scgi /;
     $temps .= "access_log $p/access.log;\n";
 
+    # under valgrind, pcre2's interpreter: the JIT code's word-sized reads
+    # past a subject read as uses of uninitialised memory
+    $conf =~ s/^(\s*http\s*\{)/$1\n    comment_moderation_regex_jit off;/m
+        if $ENV{CM_VALGRIND_LOGS} && $conf =~ /%%MODULE%%/;
+
     $conf =~ s/%%MODULE%%/$self->{module}/g;
     $conf =~ s/%%GLOBALS%%/$globals/g;
     $conf =~ s/%%TEMPS%%/$temps/g;
