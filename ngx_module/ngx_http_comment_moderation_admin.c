@@ -45,7 +45,7 @@ static ngx_int_t ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx);
 static ngx_int_t ngx_http_comment_moderation_admin_list(ngx_http_request_t *r);
 static ngx_int_t ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
-    cm_fields_t *fields);
+    cm_fields_t *fields, const char **error);
 static ngx_int_t ngx_http_comment_moderation_admin_action(
     ngx_http_request_t *r, ngx_http_comment_moderation_admin_ctx_t *ctx);
 static void ngx_http_comment_moderation_admin_replied(void *data,
@@ -129,6 +129,19 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
         return ngx_http_comment_moderation_admin_error(r,
                                                   NGX_HTTP_UNAUTHORIZED,
                                                   "no moderator: log in");
+    }
+
+    /* the name goes into a header of the released request and the audit
+       log: CR or LF there would write a header line of its own */
+    if (!ngx_http_comment_moderation_admin_valid_user(&ctx->user)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "comment moderation: refused a moderator name with "
+                      "control characters or over 256 bytes");
+
+        return ngx_http_comment_moderation_admin_error(r,
+                                                  NGX_HTTP_UNAUTHORIZED,
+                                                  "the moderator's name has "
+                                                  "control characters");
     }
 
     path.len = 0;
@@ -371,7 +384,8 @@ ngx_http_comment_moderation_admin_csrf(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_comment_moderation_admin_same_origin(ngx_http_request_t *r)
 {
-    u_char                                   *p;
+    u_char                                   *p, diff;
+    size_t                                    i;
     ngx_str_t                                 token, *host;
     ngx_table_elt_t                          *h;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
@@ -385,9 +399,17 @@ ngx_http_comment_moderation_admin_same_origin(ngx_http_request_t *r)
     }
 
     h = ngx_http_comment_moderation_header_in(r, "x-csrf-token", NULL);
-    if (h == NULL || h->value.len != token.len
-        || ngx_strncmp(h->value.data, token.data, token.len) != 0)
-    {
+    if (h == NULL || h->value.len != token.len) {
+        return NGX_DECLINED;
+    }
+
+    /* every byte compared: the time taken says nothing of the token */
+    diff = 0;
+    for (i = 0; i < token.len; i++) {
+        diff |= h->value.data[i] ^ token.data[i];
+    }
+
+    if (diff != 0) {
         return NGX_DECLINED;
     }
 
@@ -574,19 +596,29 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
 }
 
 
-/* The arguments of a POST: a JSON object or a form, as fields. */
+/*
+ * The arguments of a POST: a JSON object or a form, as fields.  NGX_OK, or
+ * the status to answer with and *error saying why: nothing is sent here,
+ * the caller answers once.
+ */
 static ngx_int_t
 ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
-    cm_fields_t *fields)
+    cm_fields_t *fields, const char **error)
 {
-    u_char           *p;
-    ngx_str_t         body, ct;
-    cm_alloc_t        a;
-    ngx_chain_t      *cl;
-    cm_body_rc_e      rc;
-    cm_body_error_t   err;
+    u_char                                   *p;
+    size_t                                    i;
+    ngx_str_t                                 body, ct;
+    cm_alloc_t                                a;
+    ngx_chain_t                              *cl;
+    cm_body_rc_e                              rc;
+    cm_body_error_t                           err;
+    const cm_field_t                         *f;
+    ngx_http_comment_moderation_admin_ctx_t  *ctx;
+
+    ctx = ngx_http_comment_moderation_admin_ctx(r);
 
     ngx_memzero(fields, sizeof(cm_fields_t));
+    ngx_memzero(&err, sizeof(cm_body_error_t));
     a.alloc = ngx_http_comment_moderation_palloc;
     a.data = r->pool;
 
@@ -598,10 +630,14 @@ ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
     if (r->request_body && r->request_body->bufs) {
         for (cl = r->request_body->bufs; cl; cl = cl->next) {
             if (cl->buf->in_file) {
-                return ngx_http_comment_moderation_admin_error(r,
-                                      NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                      "the arguments do not fit in "
-                                      "client_body_buffer_size");
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "comment moderation: refused the arguments of "
+                              "moderator \"%V\": larger than "
+                              "client_body_buffer_size", &ctx->user);
+
+                *error = "the arguments do not fit in "
+                         "client_body_buffer_size";
+                return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
 
             body.len += cl->buf->last - cl->buf->pos;
@@ -628,9 +664,33 @@ ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
         rc = cm_body_parse((char *) ct.data, ct.len, (char *) body.data,
                            body.len, &a, fields, &err);
         if (rc != CM_BODY_OK) {
-            return ngx_http_comment_moderation_admin_error(r,
-                                      NGX_HTTP_BAD_REQUEST,
-                                      cm_body_rc_text(rc));
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "comment moderation: refused the arguments of "
+                          "moderator \"%V\": %s at byte %uz",
+                          &ctx->user, cm_body_rc_text(rc), err.offset);
+
+            *error = cm_body_rc_text(rc);
+            return NGX_HTTP_BAD_REQUEST;
+        }
+    }
+
+    /* one value per name (but "ids"): which of two would count is a guess
+       a reader of the audit log should not have to make */
+    for (i = 0; i < fields->nfields; i++) {
+        f = &fields->fields[i];
+
+        if (f->name_len == 3 && ngx_strncmp(f->name, "ids", 3) == 0) {
+            continue;
+        }
+
+        if (cm_fields_find(fields, f->name, f->name_len) != f) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "comment moderation: refused the arguments of "
+                          "moderator \"%V\": \"%*s\" given twice",
+                          &ctx->user, f->name_len, f->name);
+
+            *error = "an argument was given twice";
+            return NGX_HTTP_BAD_REQUEST;
         }
     }
 
@@ -646,12 +706,15 @@ ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
     ngx_int_t         rc;
     ngx_str_t        *ids, action;
     ngx_uint_t        n;
+    const char       *error;
     cm_fields_t       fields;
     const cm_field_t *f;
 
-    rc = ngx_http_comment_moderation_admin_fields(r, &fields);
+    error = "out of memory";
+
+    rc = ngx_http_comment_moderation_admin_fields(r, &fields, &error);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_comment_moderation_admin_error(r, rc, error);
     }
 
     if (ctx->route == NGX_HTTP_CM_ADMIN_EDITOR) {
@@ -1058,6 +1121,27 @@ ngx_http_comment_moderation_admin_valid_id(ngx_str_t *id)
         if (!((id->data[i] >= '0' && id->data[i] <= '9')
               || (id->data[i] >= 'a' && id->data[i] <= 'f')))
         {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* a moderator's name: 1 to 256 bytes, none of them a control character
+   (UTF-8 is welcome) */
+ngx_uint_t
+ngx_http_comment_moderation_admin_valid_user(ngx_str_t *user)
+{
+    size_t  i;
+
+    if (user->len == 0 || user->len > 256) {
+        return 0;
+    }
+
+    for (i = 0; i < user->len; i++) {
+        if (user->data[i] < 0x20 || user->data[i] == 0x7f) {
             return 0;
         }
     }

@@ -201,11 +201,28 @@ static ngx_int_t
 ngx_http_comment_moderation_release_header(ngx_http_request_t *sr,
     const char *name, ngx_str_t *value)
 {
-    size_t            len;
+    size_t            i, len;
     ngx_table_elt_t  *h;
 
     if (value->len == 0) {
         return NGX_OK;
+    }
+
+    /*
+     * proxy_pass copies a value as it is: CR or LF would end the line and
+     * start a header (or a request) of the value's choosing.  nginx never
+     * parses one into a header; a value from Redis is checked all the same.
+     */
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] == CR || value->data[i] == LF
+            || value->data[i] == '\0')
+        {
+            ngx_log_error(NGX_LOG_WARN, sr->connection->log, 0,
+                          "comment moderation: the released request goes "
+                          "without its \"%s\" header: its value has CR, LF "
+                          "or NUL", name);
+            return NGX_OK;
+        }
     }
 
     h = ngx_list_push(&sr->headers_in.headers);
