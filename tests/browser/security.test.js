@@ -119,6 +119,10 @@ test('the pending list shows every field as text', async () => {
   assert.equal(await card.locator('.text').textContent(), `${FIELDS.comment} #1`);
   assert.match(await card.textContent(), /1"><svg onload=/, 'the article as text');
   assert.equal(await card.locator('a').count(), 0, 'no link at all: javascript: cannot be clicked');
+  // U+202E reorders its own field and nothing around it
+  for (const f of ['.name', '.email', '.text', '.url code']) {
+    assert.equal(await card.locator(f).evaluate((e) => getComputedStyle(e).unicodeBidi), 'isolate', f);
+  }
   await card.locator('.url code').click();
   await card.locator('.name').hover();
   await page.waitForTimeout(200);
@@ -165,6 +169,7 @@ test('the rules tab: the rule\'s note, the versions, the diff', async () => {
   const active = page.locator('.version.active');
   await active.waitFor();
   assert.equal(await active.locator('.v-note').textContent(), NOTE);
+  assert.equal(await active.locator('.v-note').evaluate((e) => getComputedStyle(e).unicodeBidi), 'isolate');
   await active.locator('[data-diff]').click();
   await active.locator('.diff-line').first().waitFor();
   const diff = await active.locator('.diff').textContent();
