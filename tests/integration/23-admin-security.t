@@ -501,6 +501,18 @@ cmp_ok($r->status, '<', 500, 'a catastrophic regex tried on 5,000 a: '
     . $r->status);
 cmp_ok($r->elapsed, '<', 10, 'answered (the match limit), not hung');
 
+# a draft is files in memory: its includes never reach the disk
+for my $line ('include /etc/passwd', 'include ../../../../../../etc/passwd',
+    "rule p\n    words-file /etc/passwd\n    score 1")
+{
+    $r = $m->act('budi', 'rules/check', { files => { 'default.rules' =>
+        "$line\n" } });
+    my $answer = $r->json || {};
+    is(($r->status) . ' ' . ($answer->{ok} ? 'ok' : 'refused'), '200 refused',
+        "a draft with \"$line\": refused");
+    unlike($r->body, qr/root:/, 'and nothing of /etc/passwd in the answer');
+}
+
 is($m->get('budi', 'api/counts')->status, 200, 'nginx still serves');
 
 ###############################################################################
