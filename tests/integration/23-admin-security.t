@@ -424,6 +424,28 @@ is($m->state($handed), 'approved', 'the next handoff approves it');
 ($got) = released($handed);
 is($got && head_problems($got), '', 'with clean header lines');
 
+# what Redis hands back is checked too (Redis is trusted, but a value that
+# would be a header line of its own is not sent)
+my $tampered = $m->hold('<sec-tampered>');
+r('HSET', "cm:c:$tampered", 'user_agent', "ua\r\nX-Injected: 7",
+    'method', "POST /x HTTP/1.1\r\nX-Injected: 8\r\n");
+is($m->act('budi', "comments/$tampered/approve")->status, 200,
+    'a comment whose User-Agent and method in Redis carry CR/LF: approved');
+($got) = released($tampered);
+is($got && head_problems($got), '', 'sent without those: clean lines');
+is($got && $got->header('User-Agent'), undef, 'no User-Agent');
+ok($t->wait_for_log(qr/goes without its "User-Agent" header: its value has CR/),
+    'logged');
+
+my $bad_uri = $m->hold('<sec-bad-uri>');
+r('HSET', "cm:c:$bad_uri", 'uri', "/comments?x=1 HTTP/1.1\r\nX-Injected: 9");
+$r = $m->act('budi', "comments/$bad_uri/approve");
+is($m->state($bad_uri), 'release-failed',
+    'a URI in Redis with CR/LF: not released (release-failed, to look at)');
+is(scalar(released($bad_uri)), 0, 'nothing reached the backend');
+ok($t->wait_for_log(qr/comment $bad_uri not released: its URI has CR/),
+    'logged');
+
 unlike(join("\n", map { $_->head } $t->backend_requests()), qr/^X-Injected/mi,
     'no request the backend received has an X-Injected line');
 
