@@ -535,6 +535,22 @@ for my $line ('include /etc/passwd', 'include ../../../../../../etc/passwd',
     unlike($r->body, qr/root:/, 'and nothing of /etc/passwd in the answer');
 }
 
+# a draft's file names are paths cm-rules export writes under a folder
+for my $name ('../evil.rules', '/etc/evil.rules', 'lists/../../x.txt',
+    'a//b.txt', "a\\b.txt", '.', "x\ny.txt")
+{
+    $r = $m->act('budi', 'rules/publish', { note => 'n', files => {
+        'default.rules' => "rule a\n    words a\n    score 1\n",
+        $name => "# x\n" } });
+    like(($r->json || {})->{error} // '', qr/^unsafe file name/,
+        "a draft with a file named \"$name\": refused");
+}
+is(($m->act('budi', 'rules/check', { files => {
+    'default.rules' => "rule a\n    words-file lists/x.txt\n    score 1\n",
+    'lists/x.txt' => "kata\n" } })->json || {})->{ok}, 1,
+    'lists/x.txt is a name');
+is(r('GET', 'cm:rules:active'), undef, 'nothing was published');
+
 is($m->get('budi', 'api/counts')->status, 200, 'nginx still serves');
 
 ###############################################################################
