@@ -14,7 +14,8 @@
 #include "ngx_http_comment_moderation_admin_page.h"
 
 
-#define NGX_HTTP_CM_ADMIN_MAX_LIMIT  200
+#define NGX_HTTP_CM_ADMIN_MAX_LIMIT   200
+#define NGX_HTTP_CM_ADMIN_MAX_OFFSET  1000000000
 
 
 typedef enum {
@@ -44,6 +45,8 @@ static void ngx_http_comment_moderation_admin_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx);
 static ngx_int_t ngx_http_comment_moderation_admin_list(ngx_http_request_t *r);
+static ngx_int_t ngx_http_comment_moderation_admin_paging(ngx_http_request_t *r,
+    ngx_str_t *args);
 static ngx_int_t ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
     cm_fields_t *fields, const char **error);
 static ngx_int_t ngx_http_comment_moderation_admin_action(
@@ -518,8 +521,9 @@ ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
                    ngx_http_comment_moderation_admin_read_done);
 
     case NGX_HTTP_CM_ADMIN_AUDIT:
-        ngx_http_comment_moderation_admin_arg(r, "offset", &args[0]);
-        ngx_http_comment_moderation_admin_arg(r, "limit", &args[1]);
+        if (ngx_http_comment_moderation_admin_paging(r, args) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         return ngx_http_comment_moderation_admin_eval(r,
                    &ngx_http_comment_moderation_admin_audit, args, 2,
@@ -538,17 +542,22 @@ ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
 {
-    ngx_int_t    n;
     ngx_str_t    args[9];
     ngx_uint_t   i;
 
     static const char  *names[] = {
-        "state", "order", "offset", "limit", "article", "rule", "author",
-        "ip", "q"
+        "state", "order", NULL, NULL, "article", "rule", "author", "ip", "q"
     };
 
     for (i = 0; i < 9; i++) {
-        ngx_http_comment_moderation_admin_arg(r, names[i], &args[i]);
+        if (names[i]) {
+            ngx_http_comment_moderation_admin_arg(r, names[i], &args[i]);
+        }
+    }
+
+    /* offset and limit: args[2], args[3] */
+    if (ngx_http_comment_moderation_admin_paging(r, &args[2]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (args[0].len == 0) {
@@ -576,23 +585,58 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
         ngx_str_set(&args[1], "oldest");
     }
 
-    n = args[2].len ? ngx_atoi(args[2].data, args[2].len) : 0;
-    if (n == NGX_ERROR) {
-        ngx_str_set(&args[2], "0");
-    }
-
-    /* a page of 50 unless asked; at most 200 when asked for more */
-    n = args[3].len ? ngx_atoi(args[3].data, args[3].len) : NGX_ERROR;
-    if (n == NGX_ERROR || n == 0) {
-        ngx_str_set(&args[3], "50");
-
-    } else if (n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
-        ngx_str_set(&args[3], "200");
-    }
-
     return ngx_http_comment_moderation_admin_eval(r,
                &ngx_http_comment_moderation_admin_list_script, args, 9,
                ngx_http_comment_moderation_admin_read_done);
+}
+
+
+/*
+ * offset= and limit= of a list, as the decimal numbers the scripts take:
+ * offset 0 to NGX_HTTP_CM_ADMIN_MAX_OFFSET (past 2^53 Lua's doubles print
+ * as "1e+17", which Redis refuses: 503), limit 1 to
+ * NGX_HTTP_CM_ADMIN_MAX_LIMIT, 50 unless asked.
+ */
+static ngx_int_t
+ngx_http_comment_moderation_admin_paging(ngx_http_request_t *r,
+    ngx_str_t *args)
+{
+    u_char     *p;
+    ngx_int_t   offset, limit;
+    ngx_str_t   raw;
+
+    ngx_http_comment_moderation_admin_arg(r, "offset", &raw);
+    offset = raw.len ? ngx_atoi(raw.data, raw.len) : 0;
+    if (offset == NGX_ERROR) {
+        offset = 0;
+
+    } else if (offset > NGX_HTTP_CM_ADMIN_MAX_OFFSET) {
+        offset = NGX_HTTP_CM_ADMIN_MAX_OFFSET;
+    }
+
+    ngx_http_comment_moderation_admin_arg(r, "limit", &raw);
+    limit = raw.len ? ngx_atoi(raw.data, raw.len) : 0;
+    if (limit == NGX_ERROR || limit == 0) {
+        limit = 50;
+
+    } else if (limit > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+        limit = NGX_HTTP_CM_ADMIN_MAX_LIMIT;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    args[0].data = p;
+    p = ngx_sprintf(p, "%i", offset);
+    args[0].len = p - args[0].data;
+
+    args[1].data = p;
+    p = ngx_sprintf(p, "%i", limit);
+    args[1].len = p - args[1].data;
+
+    return NGX_OK;
 }
 
 

@@ -297,7 +297,16 @@ for my $v (@HOSTILE) {
         400, "bulk with the id \"" . substr($v, 0, 20) . "\": 400");
 }
 
-$m->get('budi', 'api/audit?offset=-5&limit=99999999999999999999');
+# numbers past what Lua's doubles hold exactly, negative, or not numbers
+for my $q ('offset=99999999999999999', 'offset=9223372036854775807',
+    'offset=-5', 'limit=99999999999999999999', 'offset=1e9', 'limit=-1',
+    'offset=0x10')
+{
+    for my $path ('api/comments', 'api/audit') {
+        my $r = $m->get('budi', "$path?$q");
+        cmp_ok($r->status, '<', 500, "$path?$q: " . $r->status);
+    }
+}
 $m->get('budi', 'api/rules/diff?from=*&to=..%2F1');
 
 # the shapes of the module's keys (README.md, "Redis keys")
