@@ -601,9 +601,10 @@ static ngx_int_t
 ngx_http_comment_moderation_admin_paging(ngx_http_request_t *r,
     ngx_str_t *args)
 {
-    u_char     *p;
-    ngx_int_t   offset, limit;
-    ngx_str_t   raw;
+    u_char      *p;
+    ngx_int_t    offset, limit;
+    ngx_str_t    raw;
+    ngx_uint_t   i;
 
     ngx_http_comment_moderation_admin_arg(r, "offset", &raw);
     offset = raw.len ? ngx_atoi(raw.data, raw.len) : 0;
@@ -628,13 +629,11 @@ ngx_http_comment_moderation_admin_paging(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    args[0].data = p;
-    p = ngx_sprintf(p, "%i", offset);
-    args[0].len = p - args[0].data;
-
-    args[1].data = p;
-    p = ngx_sprintf(p, "%i", limit);
-    args[1].len = p - args[1].data;
+    for (i = 0; i < 2; i++) {
+        args[i].data = p;
+        p = ngx_sprintf(p, "%i", i ? limit : offset);
+        args[i].len = p - args[i].data;
+    }
 
     return NGX_OK;
 }
