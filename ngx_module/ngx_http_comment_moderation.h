@@ -271,6 +271,7 @@ ngx_http_comment_moderation_admin_ctx_t *ngx_http_comment_moderation_admin_ctx(
     ngx_http_request_t *r);
 ngx_int_t ngx_http_comment_moderation_admin_ctx_add(ngx_http_request_t *r);
 ngx_uint_t ngx_http_comment_moderation_admin_valid_id(ngx_str_t *id);
+ngx_uint_t ngx_http_comment_moderation_admin_valid_user(ngx_str_t *user);
 void ngx_http_comment_moderation_admin_finalize(ngx_http_request_t *r,
     ngx_int_t rc);
 ngx_int_t ngx_http_comment_moderation_handoff_init_process(ngx_cycle_t *cycle,

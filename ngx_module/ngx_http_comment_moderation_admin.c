@@ -14,7 +14,8 @@
 #include "ngx_http_comment_moderation_admin_page.h"
 
 
-#define NGX_HTTP_CM_ADMIN_MAX_LIMIT  200
+#define NGX_HTTP_CM_ADMIN_MAX_LIMIT   200
+#define NGX_HTTP_CM_ADMIN_MAX_OFFSET  1000000000
 
 
 typedef enum {
@@ -44,8 +45,10 @@ static void ngx_http_comment_moderation_admin_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
     ngx_http_comment_moderation_admin_ctx_t *ctx);
 static ngx_int_t ngx_http_comment_moderation_admin_list(ngx_http_request_t *r);
+static ngx_int_t ngx_http_comment_moderation_admin_paging(ngx_http_request_t *r,
+    ngx_str_t *args);
 static ngx_int_t ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
-    cm_fields_t *fields);
+    cm_fields_t *fields, const char **error);
 static ngx_int_t ngx_http_comment_moderation_admin_action(
     ngx_http_request_t *r, ngx_http_comment_moderation_admin_ctx_t *ctx);
 static void ngx_http_comment_moderation_admin_replied(void *data,
@@ -129,6 +132,19 @@ ngx_http_comment_moderation_admin_handler(ngx_http_request_t *r)
         return ngx_http_comment_moderation_admin_error(r,
                                                   NGX_HTTP_UNAUTHORIZED,
                                                   "no moderator: log in");
+    }
+
+    /* the name goes into a header of the released request and the audit
+       log: CR or LF there would write a header line of its own */
+    if (!ngx_http_comment_moderation_admin_valid_user(&ctx->user)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "comment moderation: refused a moderator name with "
+                      "control characters or over 256 bytes");
+
+        return ngx_http_comment_moderation_admin_error(r,
+                                                  NGX_HTTP_UNAUTHORIZED,
+                                                  "the moderator's name has "
+                                                  "control characters");
     }
 
     path.len = 0;
@@ -371,7 +387,8 @@ ngx_http_comment_moderation_admin_csrf(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_comment_moderation_admin_same_origin(ngx_http_request_t *r)
 {
-    u_char                                   *p;
+    u_char                                   *p, diff;
+    size_t                                    i;
     ngx_str_t                                 token, *host;
     ngx_table_elt_t                          *h;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
@@ -385,9 +402,17 @@ ngx_http_comment_moderation_admin_same_origin(ngx_http_request_t *r)
     }
 
     h = ngx_http_comment_moderation_header_in(r, "x-csrf-token", NULL);
-    if (h == NULL || h->value.len != token.len
-        || ngx_strncmp(h->value.data, token.data, token.len) != 0)
-    {
+    if (h == NULL || h->value.len != token.len) {
+        return NGX_DECLINED;
+    }
+
+    /* every byte compared: the time taken says nothing of the token */
+    diff = 0;
+    for (i = 0; i < token.len; i++) {
+        diff |= h->value.data[i] ^ token.data[i];
+    }
+
+    if (diff != 0) {
         return NGX_DECLINED;
     }
 
@@ -496,8 +521,9 @@ ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
                    ngx_http_comment_moderation_admin_read_done);
 
     case NGX_HTTP_CM_ADMIN_AUDIT:
-        ngx_http_comment_moderation_admin_arg(r, "offset", &args[0]);
-        ngx_http_comment_moderation_admin_arg(r, "limit", &args[1]);
+        if (ngx_http_comment_moderation_admin_paging(r, args) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         return ngx_http_comment_moderation_admin_eval(r,
                    &ngx_http_comment_moderation_admin_audit, args, 2,
@@ -516,17 +542,22 @@ ngx_http_comment_moderation_admin_read(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
 {
-    ngx_int_t    n;
     ngx_str_t    args[9];
     ngx_uint_t   i;
 
     static const char  *names[] = {
-        "state", "order", "offset", "limit", "article", "rule", "author",
-        "ip", "q"
+        "state", "order", NULL, NULL, "article", "rule", "author", "ip", "q"
     };
 
     for (i = 0; i < 9; i++) {
-        ngx_http_comment_moderation_admin_arg(r, names[i], &args[i]);
+        if (names[i]) {
+            ngx_http_comment_moderation_admin_arg(r, names[i], &args[i]);
+        }
+    }
+
+    /* offset and limit: args[2], args[3] */
+    if (ngx_http_comment_moderation_admin_paging(r, &args[2]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (args[0].len == 0) {
@@ -554,39 +585,83 @@ ngx_http_comment_moderation_admin_list(ngx_http_request_t *r)
         ngx_str_set(&args[1], "oldest");
     }
 
-    n = args[2].len ? ngx_atoi(args[2].data, args[2].len) : 0;
-    if (n == NGX_ERROR) {
-        ngx_str_set(&args[2], "0");
-    }
-
-    /* a page of 50 unless asked; at most 200 when asked for more */
-    n = args[3].len ? ngx_atoi(args[3].data, args[3].len) : NGX_ERROR;
-    if (n == NGX_ERROR || n == 0) {
-        ngx_str_set(&args[3], "50");
-
-    } else if (n > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
-        ngx_str_set(&args[3], "200");
-    }
-
     return ngx_http_comment_moderation_admin_eval(r,
                &ngx_http_comment_moderation_admin_list_script, args, 9,
                ngx_http_comment_moderation_admin_read_done);
 }
 
 
-/* The arguments of a POST: a JSON object or a form, as fields. */
+/*
+ * offset= and limit= of a list, as the decimal numbers the scripts take:
+ * offset 0 to NGX_HTTP_CM_ADMIN_MAX_OFFSET (past 2^53 Lua's doubles print
+ * as "1e+17", which Redis refuses: 503), limit 1 to
+ * NGX_HTTP_CM_ADMIN_MAX_LIMIT, 50 unless asked.
+ */
+static ngx_int_t
+ngx_http_comment_moderation_admin_paging(ngx_http_request_t *r,
+    ngx_str_t *args)
+{
+    u_char      *p;
+    ngx_int_t    offset, limit;
+    ngx_str_t    raw;
+    ngx_uint_t   i;
+
+    ngx_http_comment_moderation_admin_arg(r, "offset", &raw);
+    offset = raw.len ? ngx_atoi(raw.data, raw.len) : 0;
+    if (offset == NGX_ERROR) {
+        offset = 0;
+
+    } else if (offset > NGX_HTTP_CM_ADMIN_MAX_OFFSET) {
+        offset = NGX_HTTP_CM_ADMIN_MAX_OFFSET;
+    }
+
+    ngx_http_comment_moderation_admin_arg(r, "limit", &raw);
+    limit = raw.len ? ngx_atoi(raw.data, raw.len) : 0;
+    if (limit == NGX_ERROR || limit == 0) {
+        limit = 50;
+
+    } else if (limit > NGX_HTTP_CM_ADMIN_MAX_LIMIT) {
+        limit = NGX_HTTP_CM_ADMIN_MAX_LIMIT;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 2; i++) {
+        args[i].data = p;
+        p = ngx_sprintf(p, "%i", i ? limit : offset);
+        args[i].len = p - args[i].data;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The arguments of a POST: a JSON object or a form, as fields.  NGX_OK, or
+ * the status to answer with and *error saying why: nothing is sent here,
+ * the caller answers once.
+ */
 static ngx_int_t
 ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
-    cm_fields_t *fields)
+    cm_fields_t *fields, const char **error)
 {
-    u_char           *p;
-    ngx_str_t         body, ct;
-    cm_alloc_t        a;
-    ngx_chain_t      *cl;
-    cm_body_rc_e      rc;
-    cm_body_error_t   err;
+    u_char                                   *p;
+    size_t                                    i;
+    ngx_str_t                                 body, ct;
+    cm_alloc_t                                a;
+    ngx_chain_t                              *cl;
+    cm_body_rc_e                              rc;
+    cm_body_error_t                           err;
+    const cm_field_t                         *f;
+    ngx_http_comment_moderation_admin_ctx_t  *ctx;
+
+    ctx = ngx_http_comment_moderation_admin_ctx(r);
 
     ngx_memzero(fields, sizeof(cm_fields_t));
+    ngx_memzero(&err, sizeof(cm_body_error_t));
     a.alloc = ngx_http_comment_moderation_palloc;
     a.data = r->pool;
 
@@ -598,10 +673,14 @@ ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
     if (r->request_body && r->request_body->bufs) {
         for (cl = r->request_body->bufs; cl; cl = cl->next) {
             if (cl->buf->in_file) {
-                return ngx_http_comment_moderation_admin_error(r,
-                                      NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                      "the arguments do not fit in "
-                                      "client_body_buffer_size");
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "comment moderation: refused the arguments of "
+                              "moderator \"%V\": larger than "
+                              "client_body_buffer_size", &ctx->user);
+
+                *error = "the arguments do not fit in "
+                         "client_body_buffer_size";
+                return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
 
             body.len += cl->buf->last - cl->buf->pos;
@@ -628,9 +707,33 @@ ngx_http_comment_moderation_admin_fields(ngx_http_request_t *r,
         rc = cm_body_parse((char *) ct.data, ct.len, (char *) body.data,
                            body.len, &a, fields, &err);
         if (rc != CM_BODY_OK) {
-            return ngx_http_comment_moderation_admin_error(r,
-                                      NGX_HTTP_BAD_REQUEST,
-                                      cm_body_rc_text(rc));
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "comment moderation: refused the arguments of "
+                          "moderator \"%V\": %s at byte %uz",
+                          &ctx->user, cm_body_rc_text(rc), err.offset);
+
+            *error = cm_body_rc_text(rc);
+            return NGX_HTTP_BAD_REQUEST;
+        }
+    }
+
+    /* one value per name (but "ids"): which of two would count is a guess
+       a reader of the audit log should not have to make */
+    for (i = 0; i < fields->nfields; i++) {
+        f = &fields->fields[i];
+
+        if (f->name_len == 3 && ngx_strncmp(f->name, "ids", 3) == 0) {
+            continue;
+        }
+
+        if (cm_fields_find(fields, f->name, f->name_len) != f) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "comment moderation: refused the arguments of "
+                          "moderator \"%V\": \"%*s\" given twice",
+                          &ctx->user, f->name_len, f->name);
+
+            *error = "an argument was given twice";
+            return NGX_HTTP_BAD_REQUEST;
         }
     }
 
@@ -646,12 +749,15 @@ ngx_http_comment_moderation_admin_action(ngx_http_request_t *r,
     ngx_int_t         rc;
     ngx_str_t        *ids, action;
     ngx_uint_t        n;
+    const char       *error;
     cm_fields_t       fields;
     const cm_field_t *f;
 
-    rc = ngx_http_comment_moderation_admin_fields(r, &fields);
+    error = "out of memory";
+
+    rc = ngx_http_comment_moderation_admin_fields(r, &fields, &error);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_comment_moderation_admin_error(r, rc, error);
     }
 
     if (ctx->route == NGX_HTTP_CM_ADMIN_EDITOR) {
@@ -1058,6 +1164,27 @@ ngx_http_comment_moderation_admin_valid_id(ngx_str_t *id)
         if (!((id->data[i] >= '0' && id->data[i] <= '9')
               || (id->data[i] >= 'a' && id->data[i] <= 'f')))
         {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* a moderator's name: 1 to 256 bytes, none of them a control character
+   (UTF-8 is welcome) */
+ngx_uint_t
+ngx_http_comment_moderation_admin_valid_user(ngx_str_t *user)
+{
+    size_t  i;
+
+    if (user->len == 0 || user->len > 256) {
+        return 0;
+    }
+
+    for (i = 0; i < user->len; i++) {
+        if (user->data[i] < 0x20 || user->data[i] == 0x7f) {
             return 0;
         }
     }

@@ -53,6 +53,8 @@ static ngx_int_t ngx_http_comment_moderation_editor_rollback(
     ngx_http_request_t *r, cm_fields_t *fields);
 static void ngx_http_comment_moderation_editor_rolled_back(void *data,
     redisReply *reply);
+static ngx_uint_t ngx_http_comment_moderation_editor_safe_name(u_char *name,
+    size_t len);
 static ngx_int_t ngx_http_comment_moderation_editor_compile(
     ngx_http_request_t *r, cm_fields_t *fields,
     ngx_http_comment_moderation_draft_t **draft, ngx_str_t *error);
@@ -739,6 +741,47 @@ ngx_http_comment_moderation_editor_rolled_back(void *data, redisReply *reply)
 
 
 /*
+ * A draft's file name: a relative path of plain segments ("lists/x.txt"),
+ * as scripts/cmlib/bundle.py check_name() wants it: no "/" first, no
+ * empty, "." or ".." segment, no backslash, no control character.
+ */
+static ngx_uint_t
+ngx_http_comment_moderation_editor_safe_name(u_char *name, size_t len)
+{
+    u_char  *p, *seg, *last;
+
+    if (len == 0 || len > 255) {
+        return 0;
+    }
+
+    last = name + len;
+    seg = name;
+
+    for (p = name; p <= last; p++) {
+        if (p < last && *p != '/') {
+            if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+                return 0;
+            }
+
+            continue;
+        }
+
+        /* the segment [seg, p) */
+        if (p == seg
+            || (p - seg == 1 && seg[0] == '.')
+            || (p - seg == 2 && seg[0] == '.' && seg[1] == '.'))
+        {
+            return 0;
+        }
+
+        seg = p + 1;
+    }
+
+    return 1;
+}
+
+
+/*
  * The draft in the body - "files.<path>" and "entry" fields of its JSON -
  * parsed and compiled as nginx would load it.  NGX_DECLINED: "error" says
  * FILE:LINE: why.  The draft is freed with the request.
@@ -773,6 +816,22 @@ ngx_http_comment_moderation_editor_compile(ngx_http_request_t *r,
 
     for (f = fields->fields; f < fields->fields + fields->nfields; f++) {
         if (f->name_len > 6 && ngx_strncmp(f->name, "files.", 6) == 0) {
+
+            /* cm-rules export writes these names under a folder */
+            if (!ngx_http_comment_moderation_editor_safe_name(
+                                   (u_char *) f->name + 6, f->name_len - 6))
+            {
+                error->data = (u_char *) err;
+                error->len = ngx_snprintf(error->data,
+                                          NGX_HTTP_CM_EDITOR_ERR,
+                                          "unsafe file name in the rule "
+                                          "set: \"%*s\"",
+                                          ngx_min(f->name_len - 6, 200),
+                                          f->name + 6)
+                             - error->data;
+                return NGX_DECLINED;
+            }
+
             bundle.files[bundle.nfiles].name = f->name + 6;
             bundle.files[bundle.nfiles].name_len = f->name_len - 6;
             bundle.files[bundle.nfiles].text = f->value;

@@ -7,7 +7,7 @@
 #define _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_REVIEW_CSS_INCLUDED_
 
 
-/* review.css, 19765 bytes */
+/* review.css, 20205 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "/* The moderators' review page: quiet, dense, readable for hours. */\n"
     ":root {\n  --ink: #1c1f24;\n  --muted: #646b75;\n"
@@ -282,7 +282,14 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     ".diff-line.add { background: var(--ok-bg); color: #0f5a2b; }\n"
     ".diff-line.del { background: var(--no-bg); color: #8a1c12; }\n"
     ".diff-line .ln { min-width: 36px; text-align: right; color: var(--muted); }\n"
-    ".diff-line .src { overflow-wrap: anywhere; white-space: pre-wrap; }\n";
+    ".diff-line .src { overflow-wrap: anywhere; white-space: pre-wrap; }\n"
+    "\n/* a value a commenter or an editor wrote: its bidi controls (U+202E turns\n"
+    "   \"Mallory\\u202Egnp.exe\" into \"Malloryexe.png\") stay inside it, and do not\n"
+    "   reorder the name, score or buttons around it */\n"
+    ".card .name, .card .email, .card .text, .card .url code, .card .article,\n"
+    ".card .reason, .card .chip, .details dd, .history li, .entry .by,\n"
+    ".entry .note, .rules-table td, .v-head .by, .v-note, .diff-line .src {\n"
+    "  unicode-bidi: isolate;\n}\n";
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_REVIEW_CSS_INCLUDED_ */

@@ -186,6 +186,15 @@ ngx_http_comment_moderation_handoff_job(void *data, redisReply *reply)
     ctx->user.data = p + 1;
     ctx->user.len = last - p - 1;
 
+    /* the name goes into a header of the released request */
+    if (!ngx_http_comment_moderation_admin_valid_user(&ctx->user)) {
+        ngx_log_error(NGX_LOG_ERR, ho->log, 0,
+                      "comment moderation: handoff of comment %V ignored: "
+                      "the moderator's name has control characters", id);
+        ngx_http_comment_moderation_handoff_done(r, NGX_HTTP_BAD_REQUEST, NULL);
+        return;
+    }
+
     ngx_log_error(NGX_LOG_INFO, ho->log, 0,
                   "comment moderation: handoff: %V of comment %V by \"%V\"",
                   &action, id, &ctx->user);

@@ -26,6 +26,7 @@ static ngx_int_t ngx_http_comment_moderation_release_headers(
     ngx_http_request_t *sr, ngx_http_comment_moderation_release_t *rel);
 static ngx_int_t ngx_http_comment_moderation_release_header(
     ngx_http_request_t *sr, const char *name, ngx_str_t *value);
+static ngx_uint_t ngx_http_comment_moderation_release_unsafe(ngx_str_t *value);
 static ngx_int_t ngx_http_comment_moderation_released(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 
@@ -55,6 +56,14 @@ ngx_http_comment_moderation_release(ngx_http_request_t *r,
     ngx_http_comment_moderation_release_ctx_t  *rctx;
 
     cmlcf = ngx_http_get_module_loc_conf(r, ngx_http_comment_moderation_module);
+
+    /* the arguments go to the request line as they are (see the headers) */
+    if (ngx_http_comment_moderation_release_unsafe(&rel->uri)) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "comment moderation: comment %V not released: its "
+                      "URI has CR, LF or NUL", &rel->id);
+        return NGX_ERROR;
+    }
 
     /*
      * release_to + the original path; its arguments stay arguments.  The
@@ -117,13 +126,22 @@ ngx_http_comment_moderation_release(ngx_http_request_t *r,
 
     sr->header_only = 1;
     sr->request_body = rb;
-    sr->method_name = rel->method;
-    sr->method = rel->method.len == 3 && ngx_strncmp(rel->method.data,
-                                                     "PUT", 3) == 0
-                 ? NGX_HTTP_PUT
-                 : rel->method.len == 5 && ngx_strncmp(rel->method.data,
-                                                       "PATCH", 5) == 0
-                 ? NGX_HTTP_PATCH : NGX_HTTP_POST;
+
+    /* a comment came as POST, PUT or PATCH; the name sent is one of them */
+    if (rel->method.len == 3 && ngx_strncmp(rel->method.data, "PUT", 3) == 0) {
+        sr->method = NGX_HTTP_PUT;
+        ngx_str_set(&sr->method_name, "PUT");
+
+    } else if (rel->method.len == 5
+               && ngx_strncmp(rel->method.data, "PATCH", 5) == 0)
+    {
+        sr->method = NGX_HTTP_PATCH;
+        ngx_str_set(&sr->method_name, "PATCH");
+
+    } else {
+        sr->method = NGX_HTTP_POST;
+        ngx_str_set(&sr->method_name, "POST");
+    }
 
     if (ngx_http_comment_moderation_release_headers(sr, rel) != NGX_OK) {
         return NGX_ERROR;
@@ -208,6 +226,14 @@ ngx_http_comment_moderation_release_header(ngx_http_request_t *sr,
         return NGX_OK;
     }
 
+    if (ngx_http_comment_moderation_release_unsafe(value)) {
+        ngx_log_error(NGX_LOG_WARN, sr->connection->log, 0,
+                      "comment moderation: the released request goes "
+                      "without its \"%s\" header: its value has CR, LF "
+                      "or NUL", name);
+        return NGX_OK;
+    }
+
     h = ngx_list_push(&sr->headers_in.headers);
     if (h == NULL) {
         return NGX_ERROR;
@@ -241,6 +267,29 @@ ngx_http_comment_moderation_release_header(ngx_http_request_t *sr,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * proxy_pass copies header values and the arguments as they are: CR or LF
+ * would end the line and start a header (or a request) of the value's
+ * choosing.  nginx never parses one into them; a value read back from
+ * Redis is checked all the same.
+ */
+static ngx_uint_t
+ngx_http_comment_moderation_release_unsafe(ngx_str_t *value)
+{
+    size_t  i;
+
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] == CR || value->data[i] == LF
+            || value->data[i] == '\0')
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

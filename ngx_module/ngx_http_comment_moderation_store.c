@@ -46,6 +46,8 @@ static void ngx_http_comment_moderation_idents(ngx_http_request_t *r,
     ngx_http_comment_moderation_idents_t *id);
 static u_char *ngx_http_comment_moderation_key(ngx_pool_t *pool,
     ngx_str_t *prefix, const char *name, const u_char *hash, size_t hash_len);
+static u_char *ngx_http_comment_moderation_article_key(ngx_http_request_t *r,
+    ngx_str_t *prefix, ngx_str_t *secret, u_char *article, size_t len);
 
 
 /* the identity keys, KEYS[1..5] of check.lua and KEYS[4..8] of store.lua */
@@ -444,11 +446,12 @@ ngx_http_comment_moderation_keep_args(ngx_http_request_t *r,
                                         ? "q:accepted" : "q:pending", NULL, 0);
     NGX_HTTP_CM_ARG(p, ngx_strlen(p));
 
-    p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix, "q:article:",
+    p = ngx_http_comment_moderation_article_key(r, &cmcf->prefix,
+                          &cmcf->secret,
                           (u_char *) (ctx->input.value[CM_FIELD_ARTICLE]
                                       ? ctx->input.value[CM_FIELD_ARTICLE] : ""),
                           ctx->input.len[CM_FIELD_ARTICLE]);
-    NGX_HTTP_CM_ARG(p, cmcf->prefix.len + 10 + ctx->input.len[CM_FIELD_ARTICLE]);
+    NGX_HTTP_CM_ARG(p, ngx_strlen(p));
 
     for (i = 0; i < NGX_HTTP_CM_REP_KEYS; i++) {
         p = ngx_http_comment_moderation_key(r->pool, &cmcf->prefix,
@@ -763,6 +766,42 @@ ngx_http_comment_moderation_hmac(ngx_str_t *secret, const char *kind,
     ngx_sha1_final(digest, &sha1);
 
     ngx_hex_dump(hex, digest, NGX_HTTP_CM_HASH_LEN / 2);
+}
+
+
+/*
+ * "P q:article:<article>": a plain article id (letters, digits, '.', '_',
+ * '-', at most 64) names its index as it is; anything else is the
+ * commenter's to choose (':', '*', '{', CR/LF, a megabyte) and names it by
+ * its HMAC, "q:article:#<hex>", which no plain id can be.
+ */
+static u_char *
+ngx_http_comment_moderation_article_key(ngx_http_request_t *r,
+    ngx_str_t *prefix, ngx_str_t *secret, u_char *article, size_t len)
+{
+    size_t  i;
+    u_char  hex[1 + NGX_HTTP_CM_HASH_LEN];
+
+    for (i = 0; i < len && len <= 64; i++) {
+        if (!((article[i] >= '0' && article[i] <= '9')
+              || ((article[i] | 0x20) >= 'a' && (article[i] | 0x20) <= 'z')
+              || article[i] == '.' || article[i] == '_' || article[i] == '-'))
+        {
+            break;
+        }
+    }
+
+    if (i == len && len <= 64) {
+        return ngx_http_comment_moderation_key(r->pool, prefix, "q:article:",
+                                               article, len);
+    }
+
+    hex[0] = '#';
+    ngx_http_comment_moderation_hmac(secret, "article", article, len,
+                                     hex + 1);
+
+    return ngx_http_comment_moderation_key(r->pool, prefix, "q:article:",
+                                           hex, sizeof(hex));
 }
 
 

@@ -3,7 +3,8 @@
 --
 -- KEYS[1]  the comment                  (P c:<id>, a hash)
 -- KEYS[2]  its state's index            (P q:pending | P q:rejected, a zset)
--- KEYS[3]  its article's index          (P q:article:<article>, a zset)
+-- KEYS[3]  its article's index          (P q:article:<article>, a zset;
+--          P q:article:#<hmac> for an id that is not plain)
 -- KEYS[4..6] reputation: author, address, network
 -- KEYS[7..8] rejections in 24 h: author, network
 -- KEYS[9..10] the last comments kept of the author, of the address (zsets)

@@ -186,14 +186,18 @@ sub http_conf {
 }
 
 # redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms'
-# [, $more]): the configuration of the Redis tests: that directive, a secret,
-# the spool in the prefix, and /comments judged by %%RULES%%, held comments
-# kept in Redis; $more: lines more in that location
+# [, $more [, $locations]]): the configuration of the Redis tests: that
+# directive, a secret, the spool in the prefix, and /comments judged by
+# %%RULES%%, held comments kept in Redis; $more: lines more in that location;
+# $locations: more of the server after it
 sub redis_hold_conf {
-    my ($redis, $more) = @_;
+    my ($redis, $more, $locations) = @_;
 
     $more = '' unless defined $more;
     $more =~ s/^(?=.)/        /gm;
+    $locations = '' unless defined $locations;
+    $locations =~ s/^(?=.)/    /gm;
+    $locations = "\n$locations" if length $locations;
 
     return http_conf(<<"EOF");
 $redis;
@@ -209,7 +213,7 @@ server {
         comment_moderation_queue hold;
 $more        proxy_pass http://%%BACKEND%%;
     }
-}
+$locations}
 EOF
 }
 

@@ -12,6 +12,7 @@ package Test::CM::Admin;
 #     $m->act('budi', 'bulk', { action => 'reject', ids => [ ... ] },
 #         'Origin' => 'http://localhost')           # a JSON body, more headers
 #     $m->auth('budi')                              # the Authorization header
+#     $m->locations("client_max_body_size 1m;\n")   # the API's nginx locations
 #     $m->csrf('budi'), $m->state($id), $m->field($id, 'error')
 #
 # hold() posts to /comments (a location with "comment_moderation_queue
@@ -45,6 +46,30 @@ sub new {
     } sort keys %passwords);
 
     return $self;
+}
+
+# The locations of the API for a server block: /moderation/ behind
+# auth_basic with the moderators' passwords ($more: lines more in it),
+# releasing to /_release/, an internal proxy_pass to the backend.
+sub locations {
+    my ($self, $more) = @_;
+
+    $more = '' unless defined $more;
+    $more =~ s/^(?=.)/    /gm;
+
+    return <<"EOF";
+location $self->{location} {
+    auth_basic "moderasi";
+    auth_basic_user_file %%PREFIX%%/moderators.htpasswd;
+$more    comment_moderation_admin;
+    comment_moderation_release_to /_release;
+}
+
+location /_release/ {
+    internal;
+    proxy_pass http://%%BACKEND%%/;
+}
+EOF
 }
 
 # the Authorization header of a moderator (another password if given)
