@@ -198,7 +198,7 @@ deb-test: deb
 eval: tools
 	@scripts/eval-all
 
-# integration tests with nginx under valgrind's memcheck (a few minutes)
+# every integration test with nginx under valgrind's memcheck (~10 minutes)
 valgrind: module tools
 	@tests/valgrind/run
 
