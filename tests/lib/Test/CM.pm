@@ -62,7 +62,7 @@ use Test::CM::HTTP qw/
 /;
 
 our @EXPORT = qw/
-    http_conf redis_hold_conf $JUDOL_RULE form multipart json_encode json_decode chunked bytes
+    http_conf redis_hold_conf $METRICS_LOCATION $JUDOL_RULE form multipart json_encode json_decode chunked bytes
 /;
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
@@ -186,14 +186,19 @@ sub http_conf {
 }
 
 # redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms'
-# [, $more]): the configuration of the Redis tests: that directive, a secret,
-# the spool in the prefix, and /comments judged by %%RULES%%, held comments
-# kept in Redis; $more: lines more in that location
+# [, $more [, $server]]): the configuration of the Redis tests: that
+# directive, a secret, the spool in the prefix, and /comments judged by
+# %%RULES%%, held comments kept in Redis; $more: lines more in that location;
+# $server: more in the server ($METRICS_LOCATION: /metrics)
+our $METRICS_LOCATION = "location = /metrics {\n    comment_moderation_metrics;\n}\n";
+
 sub redis_hold_conf {
-    my ($redis, $more) = @_;
+    my ($redis, $more, $server) = @_;
 
     $more = '' unless defined $more;
     $more =~ s/^(?=.)/        /gm;
+    $server = '' unless defined $server;
+    $server =~ s/^(?=.)/    /gm;
 
     return http_conf(<<"EOF");
 $redis;
@@ -209,7 +214,7 @@ server {
         comment_moderation_queue hold;
 $more        proxy_pass http://%%BACKEND%%;
     }
-}
+$server}
 EOF
 }
 
@@ -561,6 +566,14 @@ sub http_method {
     my ($self, $method, $uri, $body, @headers) = @_;
 
     return $self->http(http_post_request($method, $uri, $body, @headers));
+}
+
+# metrics(): what the location /metrics answers, { 'name{labels}' => value }
+sub metrics {
+    my ($self) = @_;
+
+    return { map { /^(\S+) (\S+)$/ ? ($1 => $2) : () }
+        grep { !/^#/ } split /\n/, $self->http_get('/metrics')->body };
 }
 
 sub has_curl_http2 {
