@@ -50,7 +50,7 @@ my $MASTER_RSS_KB = 1024;
 my $WORKER_RSS_KB = 2048;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new(workers => $WORKERS)->plan(15);
+my $t = Test::CM->new(workers => $WORKERS)->plan(16);
 my $m = Test::CM::Admin->new($t, $redis, budi => 'rahasia');
 
 # the shipped rules decide (from the files, then as the live set); the
@@ -252,19 +252,28 @@ sub moderator {
     for (my $i = 0; !-e $stop; $i++) {
         wait_while_paused();
 
-        printf $log "metrics %d\n", $t->http_get('/metrics')->status;
-        printf $log "counts %d\n", $m->get('budi', 'api/counts')->status;
+        answer($log, 'metrics', $t->http_get('/metrics'));
+        answer($log, 'counts', $m->get('budi', 'api/counts'));
 
         if ($i % 4 == 3) {
             my ($id) = @{ $redis->command('ZRANGE', 'cm:q:pending', 0, 0) };
-            printf $log "approve %d\n",
-                $m->act('budi', "comments/$id/approve")->status if $id;
+            answer($log, 'approve', $m->act('budi', "comments/$id/approve"))
+                if $id;
         }
 
         sleep(0.1);
     }
 
     _exit(0);
+}
+
+# "what status [the error]" in the moderator's log
+sub answer {
+    my ($log, $what, $r) = @_;
+    my $error = $r->status == 200 ? '' : eval { $r->json->{error} } // '';
+
+    $error =~ s/\s+/_/g;
+    printf $log "%s %d %s\n", $what, $r->status, $error;
 }
 
 my @load;
@@ -284,34 +293,43 @@ push @load, $pid;
 ###############################################################################
 # reloads
 
-my @exit_times;             # s from HUP until the last old worker was gone
+my $RELOAD_BOUND = 15;      # s from HUP until the new workers are up
+my @up_times;               # s from HUP until the new workers were up
+my @exit_times;             # s from then until the last old worker was gone
 my @stuck;
 
-# one HUP: the new workers up, the old ones (@old if given, else the
-# workers now) gone, or reported
+# one HUP: the new workers up (the master reads the configuration again
+# first: on a machine this loaded that once took seconds), then the old
+# workers (@old if given, else the workers now), told to go only then, gone
+# within EXIT_BOUND; the slow and the stuck are reported
 sub reload_once {
     my @old = @_ ? @_ : workers();
     my %old = map { $_ => 1 } @old;
     my $began = time();
+    my ($up, $gone, @now);
 
     $t->reload();
 
-    my $deadline = $began + $EXIT_BOUND;
-    my ($up, $gone);
+    while (!$up && time() < $began + $RELOAD_BOUND) {
+        sleep(0.02);
+        $up = (grep { !$old{$_} && title($_) =~ /^nginx: worker process$/ }
+            children($t->pid())) >= $WORKERS;
+    }
 
-    while (time() < $deadline) {
-        my @now = children($t->pid());
-        $up ||= (grep { !$old{$_} && title($_) =~ /^nginx: worker process$/ }
-            @now) >= $WORKERS;
-        $gone = !grep { $old{$_} } @now;
-        last if $up && $gone;
+    my $told = time();
+    push @up_times, $told - $began if $up;
+
+    while (time() < $told + $EXIT_BOUND) {
+        @now = grep { -e "/proc/$_" } @old;
+        $gone = !@now;
+        last if $gone;
         sleep(0.02);
     }
 
     if ($gone) {
-        push @exit_times, time() - $began;
+        push @exit_times, time() - $told;
     } else {
-        push @stuck, map { "$_ (" . title($_) . ')' } grep { -e "/proc/$_" } @old;
+        push @stuck, map { "$_ (" . title($_) . ')' } @now;
     }
 
     return $up;
@@ -387,12 +405,15 @@ for my $pid (@load) {
     kill 'KILL', $pid and waitpid($pid, 0) if time() >= $deadline;
 }
 
+@up_times = sort { $a <=> $b } @up_times;
 @exit_times = sort { $a <=> $b } @exit_times;
-diag(sprintf '%d reloads in %.1f s; old workers gone after a HUP in: '
-    . 'median %.2f s, max %.2f s', $LOOPS, $elapsed,
-    $exit_times[@exit_times / 2] // -1, $exit_times[-1] // -1);
+diag(sprintf '%d reloads in %.1f s; new workers up after a HUP in median '
+    . '%.2f s, max %.2f s; the old ones gone after that in median %.2f s, '
+    . 'max %.2f s', $LOOPS, $elapsed,
+    map { $_->[@$_ / 2] // -1, $_->[-1] // -1 } \@up_times, \@exit_times);
 
-ok($all_up, 'each HUP started a new generation of workers');
+ok($all_up, "each HUP started a new generation of workers within "
+    . "$RELOAD_BOUND s");
 is(join(', ', @stuck), '',
     "the old workers exited within $EXIT_BOUND s of each HUP");
 
@@ -428,9 +449,16 @@ for my $k (1 .. $SENDERS) {
     }
 }
 
-my %moderated;
+my (%moderated, $asked, $redis_late);
 for (split /\n/, $t->read_file('moderator.log')) {
-    my ($what, $status) = split / /;
+    my ($what, $status, $error) = split / /;
+    $asked++;
+    # the API's answer when Redis does not answer within timeout= (200 ms):
+    # on this shared 2-core machine, now and then
+    if ($status == 503 && $error =~ /^Redis_(?:is_unavailable|did_not_answer)$/) {
+        $redis_late++;
+        $status .= '-redis';
+    }
     $moderated{"$what $status"}++;
 }
 
@@ -442,9 +470,13 @@ ok(keys %sent >= 20 * $elapsed, 'a stream of comments ('
     . (keys %sent) . ')');
 is(join(' ', @wrong[0 .. ($#wrong < 19 ? $#wrong : 19)]), '',
     'each comment answered and decided as the rules say');
-is(join(' ', grep { !/^(?:metrics|counts) 200$|^approve 200$/ }
+is(join(' ', grep { !/^(?:metrics|counts|approve) (?:200|503-redis)$/ }
         sort keys %moderated), '',
-    'the metrics, the counts and the approvals answered 200');
+    'the metrics, the counts and the approvals answered 200 (or 503: Redis '
+    . 'late)');
+ok(($redis_late // 0) <= 0.05 * $asked,
+    "Redis late for at most 5% of the moderator's requests ("
+    . ($redis_late // 0) . " of $asked)");
 
 # the numbers of the held comments in Redis, whatever their state now
 my $kept = $redis->command('EVAL', <<'EOF', 0);
