@@ -9,6 +9,8 @@
 #   make bench      install what is missing, build, print the benchmark table
 #   make chaos      the fault-injection ledger, long form (make test runs a
 #                   short one): CM_CHAOS_SECONDS=180 by default
+#   make reload-loop  HUP under load, fds and memory measured, long form
+#                   (make test runs 15): CM_RELOAD_LOOPS=200 by default
 #   make deb        the Debian package libnginx-mod-http-comment-moderation
 #                   (debian/, built with debhelper into build/deb/)
 #
@@ -50,7 +52,8 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY:
 
 .PHONY: all module tools install deps test unit unit-asan fuzz-smoke fuzz integration \
-        demo eval bench bench-engine clean browser deb deb-test valgrind chaos
+        demo eval bench bench-engine clean browser deb deb-test valgrind chaos \
+        reload-loop
 
 all: module tools
 
@@ -174,6 +177,16 @@ chaos: deps
 	@$(MAKE) --no-print-directory module
 	CM_MODULE=$(MODULE) CM_NGINX=$(NGINX_BIN) CM_CHAOS_SECONDS=$(CM_CHAOS_SECONDS) \
 	  prove -v -I tests/lib tests/integration/21-chaos-ledger.t
+
+# HUP again and again under comments, moderation and metrics: fds, RSS,
+# Redis connections and the old workers' exit before and after; make test
+# runs 15 reloads
+CM_RELOAD_LOOPS ?= 200
+
+reload-loop: deps
+	@$(MAKE) --no-print-directory module
+	CM_MODULE=$(MODULE) CM_NGINX=$(NGINX_BIN) CM_RELOAD_LOOPS=$(CM_RELOAD_LOOPS) \
+	  prove -v -I tests/lib tests/integration/24-reload-loop.t
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -14,6 +14,7 @@
 #include "ngx_http_comment_moderation_redis.h"
 #include "ngx_http_comment_moderation_rules_bundle.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -62,6 +63,7 @@ static void ngx_http_comment_moderation_live_release(void *data);
 static void *ngx_http_comment_moderation_live_drop(void *data);
 static void ngx_http_comment_moderation_live_rearm(void);
 static void ngx_http_comment_moderation_live_yield(void);
+static void ngx_http_comment_moderation_live_pin(ngx_log_t *log);
 
 
 static ngx_http_comment_moderation_live_t  ngx_http_comment_moderation_live;
@@ -77,6 +79,8 @@ ngx_http_comment_moderation_live_init_process(ngx_cycle_t *cycle,
     ngx_memzero(lv, sizeof(ngx_http_comment_moderation_live_t));
 
     lv->log = cycle->log;
+
+    ngx_http_comment_moderation_live_pin(cycle->log);
 
     /* "<prefix>rules:active" and "<prefix>rules:v:" */
     p = ngx_pnalloc(cycle->pool, 2 * prefix->len + sizeof("rules:active")
@@ -127,6 +131,43 @@ ngx_http_comment_moderation_live_exit_process(void)
     /* a compile still running owns its job; the process ends anyway */
     lv->job = NULL;
     lv->log = NULL;
+}
+
+
+/*
+ * The compile and drop threads are detached: one may still run when the
+ * worker exits, and the exit destroys the cycle's pool, whose cleanup
+ * dlclose()s this module under the thread (SIGSEGV, seen in reload loops).
+ * In a worker the module stays mapped until the process ends.
+ */
+static void
+ngx_http_comment_moderation_live_pin(ngx_log_t *log)
+{
+    Dl_info  module, nginx;
+
+    if (dladdr((void *) ngx_http_comment_moderation_live_compile, &module)
+        == 0
+        || dladdr((void *) &ngx_http_core_module, &nginx) == 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "comment moderation: dladdr() failed: %s", dlerror());
+        return;
+    }
+
+    /* built into nginx: nothing to keep */
+    if (module.dli_fbase == nginx.dli_fbase) {
+        return;
+    }
+
+    /* loaded already: this only marks it not to be unloaded */
+    if (dlopen(module.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE)
+        == NULL)
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "comment moderation: dlopen(\"%s\", RTLD_NODELETE) "
+                      "failed, a rule set compiling while the worker exits "
+                      "may crash it: %s", module.dli_fname, dlerror());
+    }
 }
 
 

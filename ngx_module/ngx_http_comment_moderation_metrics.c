@@ -13,12 +13,20 @@
 
 #define NGX_HTTP_CM_BUCKETS  8
 
+/* "[address]:65535" */
+#define NGX_HTTP_CM_MASTER_LEN  (NGX_SOCKADDR_STRLEN + sizeof("[]:65535"))
+
 
 typedef struct {
     ngx_atomic_t   decisions[NGX_HTTP_CM_INVALID + 1];
     ngx_atomic_t   counter[NGX_HTTP_CM_M_N];
     ngx_atomic_t   bucket[NGX_HTTP_CM_H_N][NGX_HTTP_CM_BUCKETS + 1];
     ngx_atomic_t   sum_us[NGX_HTTP_CM_H_N];
+
+    /* Sentinel: where the workers last found the master; under the zone's
+       mutex, which the master process frees if a worker dies holding it */
+    size_t         master_len;
+    u_char         master[NGX_HTTP_CM_MASTER_LEN];
 } ngx_http_comment_moderation_shm_t;
 
 
@@ -34,6 +42,7 @@ static ngx_int_t ngx_http_comment_moderation_metrics_send(
 
 
 static ngx_http_comment_moderation_shm_t  *ngx_http_comment_moderation_shm;
+static ngx_slab_pool_t                    *ngx_http_comment_moderation_shpool;
 
 
 /* upper bounds of the buckets, us */
@@ -63,7 +72,15 @@ static const struct {
     { "release_failed_total",
       "Approved comments the backend did not take (release-failed)." },
     { "flood_copies_total",
-      "Copies of a text a swarm rule rejected, refused before any rule or Redis." }
+      "Copies of a text a swarm rule rejected, refused before any rule or Redis." },
+    { "redis_failovers_total",
+      "Times a worker found the master at another address than the last "
+      "one (Sentinel): failovers followed." },
+    { "redis_readonly_total",
+      "READONLY replies: a replica answered where the master was expected." },
+    { "redis_sentinel_errors_total",
+      "Sentinel questions that failed: no connection, no answer, timeout, "
+      "master unknown or not an address." }
 };
 
 
@@ -110,14 +127,15 @@ ngx_http_comment_moderation_metrics_init_zone(ngx_shm_zone_t *shm_zone,
 {
     ngx_slab_pool_t  *shpool;
 
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    ngx_http_comment_moderation_shpool = shpool;
+
     /* a reload keeps the counts */
     if (data) {
         shm_zone->data = data;
         ngx_http_comment_moderation_shm = data;
         return NGX_OK;
     }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     ngx_http_comment_moderation_shm = ngx_slab_calloc(shpool,
                                   sizeof(ngx_http_comment_moderation_shm_t));
@@ -137,6 +155,45 @@ ngx_http_comment_moderation_count(ngx_http_comment_moderation_metric_e m)
     if (ngx_http_comment_moderation_shm) {
         (void) ngx_atomic_fetch_add(&ngx_http_comment_moderation_shm->counter[m],
                                     1);
+    }
+}
+
+
+/*
+ * The master's address as the workers last found it.  Another address than
+ * the one shown is a failover followed: counted once, by the first worker
+ * that finds it (the others find it shown already).
+ */
+void
+ngx_http_comment_moderation_metrics_master(u_char *host, ngx_uint_t port)
+{
+    u_char                              address[NGX_HTTP_CM_MASTER_LEN];
+    size_t                              len;
+    ngx_uint_t                          moved;
+    ngx_http_comment_moderation_shm_t  *shm = ngx_http_comment_moderation_shm;
+
+    if (shm == NULL) {
+        return;
+    }
+
+    len = ngx_snprintf(address, sizeof(address),
+                       ngx_strlchr(host, host + ngx_strlen(host), ':')
+                       ? "[%s]:%ui" : "%s:%ui", host, port)
+          - address;
+
+    ngx_shmtx_lock(&ngx_http_comment_moderation_shpool->mutex);
+
+    moved = shm->master_len != 0
+            && (shm->master_len != len
+                || ngx_memcmp(shm->master, address, len) != 0);
+
+    ngx_memcpy(shm->master, address, len);
+    shm->master_len = len;
+
+    ngx_shmtx_unlock(&ngx_http_comment_moderation_shpool->mutex);
+
+    if (moved) {
+        ngx_http_comment_moderation_count(NGX_HTTP_CM_M_FAILOVERS);
     }
 }
 
@@ -271,6 +328,8 @@ ngx_http_comment_moderation_metrics_send(ngx_http_request_t *r,
     redisReply *counts)
 {
     u_char                             *p, *last;
+    u_char                              master[NGX_HTTP_CM_MASTER_LEN];
+    size_t                              master_len;
     uint64_t                            cumulative;
     ngx_str_t                           body;
     ngx_uint_t                          i, h;
@@ -341,6 +400,20 @@ ngx_http_comment_moderation_metrics_send(ngx_http_request_t *r,
                          shm->sum_us[h] / 1000000, shm->sum_us[h] % 1000000,
                          ngx_http_comment_moderation_histograms[h],
                          cumulative);
+    }
+
+    ngx_shmtx_lock(&ngx_http_comment_moderation_shpool->mutex);
+    master_len = shm->master_len;
+    ngx_memcpy(master, shm->master, master_len);
+    ngx_shmtx_unlock(&ngx_http_comment_moderation_shpool->mutex);
+
+    if (master_len) {
+        p = ngx_slprintf(p, last, "# HELP comment_moderation_redis_master "
+                         "The master the workers last found through the "
+                         "sentinels.\n"
+                         "# TYPE comment_moderation_redis_master gauge\n"
+                         "comment_moderation_redis_master{address=\"%*s\"} 1\n",
+                         master_len, master);
     }
 
     p = ngx_slprintf(p, last, "# HELP comment_moderation_redis_up Redis "

@@ -21,6 +21,9 @@ typedef enum {
     NGX_HTTP_CM_M_RELEASED,             /* approved and taken by the backend */
     NGX_HTTP_CM_M_RELEASE_FAILED,
     NGX_HTTP_CM_M_FLOOD_COPIES,         /* refused by _flood.c, unjudged */
+    NGX_HTTP_CM_M_FAILOVERS,            /* Sentinel: the master moved */
+    NGX_HTTP_CM_M_READONLY,             /* READONLY replies */
+    NGX_HTTP_CM_M_SENTINEL_ERRORS,      /* sentinel questions that failed */
     NGX_HTTP_CM_M_N
 } ngx_http_comment_moderation_metric_e;
 
@@ -38,6 +41,8 @@ char *ngx_http_comment_moderation_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
 
 void ngx_http_comment_moderation_count(ngx_http_comment_moderation_metric_e m);
 void ngx_http_comment_moderation_count_decision(ngx_uint_t decision);
+/* Sentinel: the master a worker has just connected to, host and port */
+void ngx_http_comment_moderation_metrics_master(u_char *host, ngx_uint_t port);
 void ngx_http_comment_moderation_observe(
     ngx_http_comment_moderation_histogram_e h, uint64_t us);
 

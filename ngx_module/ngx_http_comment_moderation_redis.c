@@ -456,6 +456,8 @@ ngx_http_comment_moderation_redis_connected(void)
                       "comment moderation: redis %V connected to the master "
                       "at %s:%ui", &rd->conf->name, rd->master_host,
                       rd->master_port);
+        ngx_http_comment_moderation_metrics_master(rd->master_host,
+                                                   rd->master_port);
         ngx_http_comment_moderation_redis_verify_later();
 
     } else {
@@ -575,6 +577,7 @@ ngx_http_comment_moderation_redis_sentinel_ask(void)
             ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                           "comment moderation: redis %V: sentinel %V:%ui: %s",
                           &rcf->name, &addr->host, addr->port, ac->errstr);
+            ngx_http_comment_moderation_count(NGX_HTTP_CM_M_SENTINEL_ERRORS);
             redisAsyncFree(ac);
             continue;
         }
@@ -655,6 +658,7 @@ ngx_http_comment_moderation_redis_sentinel_reply(redisAsyncContext *ac,
                       "comment moderation: redis %V: sentinel %V:%ui did not "
                       "answer: %s", &rd->conf->name, &rd->asked->host,
                       rd->asked->port, ac->errstr[0] ? ac->errstr : "closed");
+        ngx_http_comment_moderation_count(NGX_HTTP_CM_M_SENTINEL_ERRORS);
         ngx_http_comment_moderation_redis_sentinel_ask();
         return;
     }
@@ -682,6 +686,7 @@ ngx_http_comment_moderation_redis_sentinel_reply(redisAsyncContext *ac,
                       &rd->asked->host, rd->asked->port,
                       reply->type == REDIS_REPLY_ERROR ? ": " : "",
                       reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        ngx_http_comment_moderation_count(NGX_HTTP_CM_M_SENTINEL_ERRORS);
         ngx_http_comment_moderation_redis_sentinel_ask();
         return;
     }
@@ -698,6 +703,7 @@ ngx_http_comment_moderation_redis_sentinel_reply(redisAsyncContext *ac,
                       "resolve-hostnames\" is not supported)",
                       &rd->conf->name, &rd->asked->host, rd->asked->port,
                       host);
+        ngx_http_comment_moderation_count(NGX_HTTP_CM_M_SENTINEL_ERRORS);
         ngx_http_comment_moderation_redis_sentinel_ask();
         return;
     }
@@ -761,6 +767,7 @@ ngx_http_comment_moderation_redis_sentinel_timeout(ngx_event_t *ev)
     ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                   "comment moderation: redis %V: sentinel %V:%ui timed out",
                   &rd->conf->name, &rd->asked->host, rd->asked->port);
+    ngx_http_comment_moderation_count(NGX_HTTP_CM_M_SENTINEL_ERRORS);
 
     /* a timer, not a hiredis callback: may free */
     redisAsyncFree(ac);
@@ -1207,6 +1214,10 @@ ngx_http_comment_moderation_redis_reply(redisAsyncContext *ac, void *r,
     {
         /* Redis is there but cannot serve us now: as good as down */
         ngx_http_comment_moderation_redis_failed(reply->str);
+
+        if (reply->str[0] == 'R') {
+            ngx_http_comment_moderation_count(NGX_HTTP_CM_M_READONLY);
+        }
 
         /* a replica now: the master is elsewhere, ask the sentinels */
         if (reply->str[0] == 'R' && ac == ngx_http_comment_moderation_redis.ac

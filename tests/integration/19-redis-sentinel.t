@@ -8,6 +8,9 @@
 # both nginx follow the new master, and afterwards every held comment is in
 # the new master exactly once: the writes the old master took but had not
 # passed on (WAIT found no replica) were spooled and replayed there.
+# The metrics name the master before and after, and count the failover
+# followed; the second nginx is also told of a sentinel that is down, which
+# its workers count as sentinel errors while the others answer.
 
 use strict;
 use warnings;
@@ -30,7 +33,7 @@ my $DRAIN = 15;                 # s: spool tick, reconnects, a loaded machine
 my $master = Test::CM::Redis->start();
 my $replica = Test::CM::Redis->start(replica_of => $master);
 
-my $t = Test::CM->new()->plan(17);
+my $t = Test::CM->new()->plan(23);
 my $t2 = Test::CM->new();
 
 ok($replica->wait_for(sub {
@@ -60,8 +63,11 @@ EOF
 
 my $addresses = join ' ', map { $_->address() } @sentinels;
 
-my $template = redis_hold_conf("comment_moderation_redis_sentinel $addresses "
-    . "$NAME timeout=300ms");
+my $template = redis_hold_conf("comment_moderation_redis_sentinel %%SENTINELS%% "
+    . "$NAME timeout=300ms", '', $METRICS_LOCATION);
+
+# a sentinel that is down, for the second nginx only
+my $dead_sentinel = '127.0.0.1:' . Test::CM::Redis::free_port();
 
 # what nginx -t says of a wrong directive
 sub refused {
@@ -86,9 +92,11 @@ like(refused("comment_moderation_redis 127.0.0.1:6379;\n"
     qr/"comment_moderation_redis_sentinel" directive is duplicate/,
     'one Redis: an address or sentinels');
 
-for my $n ($t, $t2) {
+for ([ $t, $addresses ], [ $t2, "$dead_sentinel $addresses" ]) {
+    my ($n, $list) = @$_;
+    (my $conf = $template) =~ s/%%SENTINELS%%/$list/;
     $n->write_rules($rules);
-    $n->run($template);
+    $n->run($conf);
 }
 
 my $at_master = qr/redis sentinel $NAME connected to the master at 127\.0\.0\.1:/;
@@ -98,6 +106,21 @@ my $rport = $replica->port();
 ok($t->wait_for_log(qr/${at_master}$mport\b/)
     && $t2->wait_for_log(qr/${at_master}$mport\b/),
     'both nginx asked the sentinels and connected to the master');
+
+# the master's address label(s) of the metrics, "address=value ..."
+sub masters {
+    my ($m) = @_;
+
+    return join ' ', map { /^comment_moderation_redis_master\{address="(.*)"\}$/
+        ? "$1=$m->{$_}" : () } sort keys %$m;
+}
+
+my $before = $t->metrics();
+
+is(masters($before), "127.0.0.1:$mport=1",
+    'metrics: the master\'s address as a label');
+is($before->{comment_moderation_redis_failovers_total}, 0,
+    'metrics: no failover followed yet');
 
 ###############################################################################
 # the stream, and the failover in the middle of it
@@ -165,6 +188,26 @@ is(join(' ', map { "$_->[1]:" . $_->[2]->status } @wrong), '',
 ok($t->wait_for_log(qr/${at_master}$rport\b/, undef, 10)
     && $t2->wait_for_log(qr/${at_master}$rport\b/, undef, 10),
     'both nginx follow the new master');
+
+# the first worker that connects to the new master shows it and counts the
+# failover (more than once only if a sentinel still named the old one)
+my $after = $t->metrics();
+my $after2 = $t2->metrics();
+
+diag(sprintf 'metrics after the failover: failovers %s, readonly %s, '
+    . 'sentinel errors %s; second nginx (a sentinel down): %s, %s, %s',
+    map { $_->{comment_moderation_redis_failovers_total},
+          $_->{comment_moderation_redis_readonly_total},
+          $_->{comment_moderation_redis_sentinel_errors_total} }
+        $after, $after2);
+
+is(masters($after), "127.0.0.1:$rport=1", 'metrics: the new master\'s address');
+ok($after->{comment_moderation_redis_failovers_total} >= 1,
+    'metrics: the failover followed is counted');
+is(masters($after2), "127.0.0.1:$rport=1",
+    'second nginx\'s metrics: the new master');
+ok($after2->{comment_moderation_redis_sentinel_errors_total} >= 1,
+    'second nginx\'s metrics: the sentinel that is down is counted');
 
 ###############################################################################
 # every held comment in the new master, once

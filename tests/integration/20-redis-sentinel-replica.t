@@ -9,6 +9,9 @@
 # answered READONLY, nginx leaves and asks the sentinel again, and once the
 # sentinel names the new master the comment is there, once.  A sentinel
 # that never answers is given up on after its timeout; a reload asks again.
+# The metrics count the READONLY reply, the sentinel's timeouts and the one
+# failover followed (a replica refused after ROLE is not a master, and the
+# reload's new worker finds the master shown).
 
 use strict;
 use warnings;
@@ -31,7 +34,7 @@ my $other = Test::CM::Redis->start();
 my $stalled = Test::CM::Redis->start();
 $stalled->pause();
 
-my $t = Test::CM->new()->plan(15);
+my $t = Test::CM->new()->plan(18);
 
 ok($replica->wait_for(sub {
     $replica->info('replication')->{master_link_status} eq 'up'
@@ -101,7 +104,8 @@ EOF
 my $sport = $stalled->port();
 
 $t->run(redis_hold_conf("comment_moderation_redis_sentinel "
-    . "127.0.0.1:$sport 127.0.0.1:$sentinel_port mymaster timeout=300ms"));
+    . "127.0.0.1:$sport 127.0.0.1:$sentinel_port mymaster timeout=300ms",
+    '', $METRICS_LOCATION));
 
 my $rport = $replica->port();
 my $mport = $master->port();
@@ -179,3 +183,15 @@ is($t->wait_for_log_count(
 is(held('<three>'), 202, 'and keeps comments');
 is($other->wait_for(sub { copies($other, '<three>') }, 5), 1,
     'in the master, once');
+
+my $m = $t->metrics();
+is(join(' ', map { /address="(.*)"/ ? "$1=$m->{$_}" : () }
+        grep { /^comment_moderation_redis_master\{/ } sort keys %$m),
+    "127.0.0.1:$oport=1", 'metrics: the master shown is the new one');
+is($m->{comment_moderation_redis_failovers_total}, 1,
+    'metrics: one failover followed, across the reload');
+ok($m->{comment_moderation_redis_readonly_total} >= 1
+    && $m->{comment_moderation_redis_sentinel_errors_total} >= 1,
+    'metrics: the READONLY reply and the sentinel timeouts counted ('
+    . "$m->{comment_moderation_redis_readonly_total}, "
+    . "$m->{comment_moderation_redis_sentinel_errors_total})");

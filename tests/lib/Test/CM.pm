@@ -62,7 +62,7 @@ use Test::CM::HTTP qw/
 /;
 
 our @EXPORT = qw/
-    http_conf redis_hold_conf $JUDOL_RULE form multipart json_encode json_decode chunked bytes
+    http_conf redis_hold_conf $METRICS_LOCATION $JUDOL_RULE form multipart json_encode json_decode chunked bytes
 /;
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
@@ -186,18 +186,20 @@ sub http_conf {
 }
 
 # redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms'
-# [, $more [, $locations]]): the configuration of the Redis tests: that
+# [, $more [, $server]]): the configuration of the Redis tests: that
 # directive, a secret, the spool in the prefix, and /comments judged by
 # %%RULES%%, held comments kept in Redis; $more: lines more in that location;
-# $locations: more of the server after it
+# $server: more in the server ($METRICS_LOCATION: /metrics)
+our $METRICS_LOCATION = "location = /metrics {\n    comment_moderation_metrics;\n}\n";
+
 sub redis_hold_conf {
-    my ($redis, $more, $locations) = @_;
+    my ($redis, $more, $server) = @_;
 
     $more = '' unless defined $more;
     $more =~ s/^(?=.)/        /gm;
-    $locations = '' unless defined $locations;
-    $locations =~ s/^(?=.)/    /gm;
-    $locations = "\n$locations" if length $locations;
+    $server = '' unless defined $server;
+    $server =~ s/^(?=.)/    /gm;
+    $server = "\n$server" if length $server;
 
     return http_conf(<<"EOF");
 $redis;
@@ -213,7 +215,7 @@ server {
         comment_moderation_queue hold;
 $more        proxy_pass http://%%BACKEND%%;
     }
-$locations}
+$server}
 EOF
 }
 
@@ -570,6 +572,14 @@ sub http_method {
     my ($self, $method, $uri, $body, @headers) = @_;
 
     return $self->http(http_post_request($method, $uri, $body, @headers));
+}
+
+# metrics(): what the location /metrics answers, { 'name{labels}' => value }
+sub metrics {
+    my ($self) = @_;
+
+    return { map { /^(\S+) (\S+)$/ ? ($1 => $2) : () }
+        grep { !/^#/ } split /\n/, $self->http_get('/metrics')->body };
 }
 
 sub has_curl_http2 {
