@@ -13,6 +13,9 @@
 
 #define NGX_HTTP_CM_BUCKETS  8
 
+/* workers whose circuit state is shown: worker_processes up to this */
+#define NGX_HTTP_CM_WORKER_SLOTS  64
+
 /* "[address]:65535" */
 #define NGX_HTTP_CM_MASTER_LEN  (NGX_SOCKADDR_STRLEN + sizeof("[]:65535"))
 
@@ -22,6 +25,9 @@ typedef struct {
     ngx_atomic_t   counter[NGX_HTTP_CM_M_N];
     ngx_atomic_t   bucket[NGX_HTTP_CM_H_N][NGX_HTTP_CM_BUCKETS + 1];
     ngx_atomic_t   sum_us[NGX_HTTP_CM_H_N];
+
+    /* 1 while that worker's Redis circuit is open, by worker number */
+    ngx_atomic_t   circuit_open[NGX_HTTP_CM_WORKER_SLOTS];
 
     /* Sentinel: where the workers last found the master; under the zone's
        mutex, which the master process frees if a worker dies holding it */
@@ -37,6 +43,8 @@ static ngx_int_t ngx_http_comment_moderation_metrics_handler(
     ngx_http_request_t *r);
 static void ngx_http_comment_moderation_metrics_counted(void *data,
     redisReply *reply);
+static u_char *ngx_http_comment_moderation_metrics_gauges(
+    ngx_http_request_t *r, u_char *p, u_char *last);
 static ngx_int_t ngx_http_comment_moderation_metrics_send(
     ngx_http_request_t *r, redisReply *counts);
 
@@ -164,6 +172,59 @@ ngx_http_comment_moderation_count(ngx_http_comment_moderation_metric_e m)
  * the one shown is a failover followed: counted once, by the first worker
  * that finds it (the others find it shown already).
  */
+void
+ngx_http_comment_moderation_metrics_circuit(ngx_uint_t open)
+{
+    if (ngx_http_comment_moderation_shm) {
+        ngx_http_comment_moderation_shm->circuit_open[
+                                    ngx_worker % NGX_HTTP_CM_WORKER_SLOTS] = open;
+    }
+}
+
+
+/* the circuits open now, and the spool's size: what a scrape finds */
+static u_char *
+ngx_http_comment_moderation_metrics_gauges(ngx_http_request_t *r, u_char *p,
+    u_char *last)
+{
+    off_t                                     spool;
+    ngx_uint_t                                i, n, open;
+    ngx_file_info_t                           fi;
+    ngx_core_conf_t                          *ccf;
+    ngx_http_comment_moderation_main_conf_t  *cmcf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_comment_moderation_module);
+
+    /* slots of workers a reload left behind are not counted */
+    n = ngx_min((ngx_uint_t) ccf->worker_processes, NGX_HTTP_CM_WORKER_SLOTS);
+    open = 0;
+
+    for (i = 0; i < n; i++) {
+        open += ngx_http_comment_moderation_shm->circuit_open[i] ? 1 : 0;
+    }
+
+    spool = 0;
+
+    if (cmcf->spool.len
+        && ngx_file_info(cmcf->spool.data, &fi) != NGX_FILE_ERROR)
+    {
+        spool = ngx_file_size(&fi);
+    }
+
+    return ngx_slprintf(p, last,
+                        "# HELP comment_moderation_redis_circuit_open Workers "
+                        "whose Redis circuit is open now.\n"
+                        "# TYPE comment_moderation_redis_circuit_open gauge\n"
+                        "comment_moderation_redis_circuit_open %ui\n"
+                        "# HELP comment_moderation_spool_bytes Held and "
+                        "rejected comments in the spool, waiting for Redis.\n"
+                        "# TYPE comment_moderation_spool_bytes gauge\n"
+                        "comment_moderation_spool_bytes %O\n", open, spool);
+}
+
+
 void
 ngx_http_comment_moderation_metrics_master(u_char *host, ngx_uint_t port)
 {
@@ -415,6 +476,8 @@ ngx_http_comment_moderation_metrics_send(ngx_http_request_t *r,
                          "comment_moderation_redis_master{address=\"%*s\"} 1\n",
                          master_len, master);
     }
+
+    p = ngx_http_comment_moderation_metrics_gauges(r, p, last);
 
     p = ngx_slprintf(p, last, "# HELP comment_moderation_redis_up Redis "
                      "answered this scrape.\n"

@@ -43,6 +43,8 @@ void ngx_http_comment_moderation_count(ngx_http_comment_moderation_metric_e m);
 void ngx_http_comment_moderation_count_decision(ngx_uint_t decision);
 /* Sentinel: the master a worker has just connected to, host and port */
 void ngx_http_comment_moderation_metrics_master(u_char *host, ngx_uint_t port);
+/* this worker's Redis circuit opened (1) or closed (0) */
+void ngx_http_comment_moderation_metrics_circuit(ngx_uint_t open);
 void ngx_http_comment_moderation_observe(
     ngx_http_comment_moderation_histogram_e h, uint64_t us);
 

@@ -140,6 +140,9 @@ ngx_http_comment_moderation_redis_init_process(ngx_cycle_t *cycle,
     rd->log = cycle->log;
     rd->backoff = NGX_HTTP_CM_REDIS_BACKOFF_MIN;
 
+    /* a worker starts closed, whatever the one it replaces left */
+    ngx_http_comment_moderation_metrics_circuit(0);
+
     rd->reconnect.handler = ngx_http_comment_moderation_redis_reconnect_handler;
     rd->reconnect.log = cycle->log;
     rd->reconnect.cancelable = 1;
@@ -229,6 +232,7 @@ ngx_http_comment_moderation_redis_available(void)
         }
 
         rd->open = 0;
+        ngx_http_comment_moderation_metrics_circuit(0);
         rd->failures = rd->conf->max_failures - 1;
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
                       "comment moderation: redis %V circuit half-open",
@@ -470,6 +474,7 @@ ngx_http_comment_moderation_redis_connected(void)
     rd->backoff = NGX_HTTP_CM_REDIS_BACKOFF_MIN;
     rd->failures = 0;
     rd->open = 0;
+    ngx_http_comment_moderation_metrics_circuit(0);
 }
 
 
@@ -1280,6 +1285,7 @@ ngx_http_comment_moderation_redis_failed(const char *what)
     }
 
     rd->open = 1;
+    ngx_http_comment_moderation_metrics_circuit(1);
     ngx_http_comment_moderation_count(NGX_HTTP_CM_M_CIRCUIT_OPENED);
     rd->open_until = ngx_current_msec + rd->conf->open_time;
 

@@ -32,7 +32,7 @@ my $redis = Test::CM::Redis->start();
 # the nginx with Redis down from its start: on a port nothing listens on yet
 my $down_port = Test::CM::Redis::free_port();
 
-my $t = Test::CM->new()->plan(56);
+my $t = Test::CM->new()->plan(59);
 my $t2 = Test::CM->new();
 
 my $rules = <<'EOF' . $JUDOL_RULE;
@@ -41,7 +41,8 @@ rule tautan
     action queue
 EOF
 
-my $template = redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms');
+my $template = redis_hold_conf('comment_moderation_redis %%REDIS%% timeout=200ms',
+    '', $Test::CM::METRICS_LOCATION);
 
 for ([ $t, $redis->address() ], [ $t2, "127.0.0.1:$down_port" ]) {
     my ($n, $address) = @$_;
@@ -230,10 +231,21 @@ ok(!grep({ $_->[0] eq 'ham' && index($spool, $_->[1]) >= 0 } @paused),
 is($t->backend_count(), 1 + grep({ $_->[0] eq 'ham' } @paused),
     'Redis paused: only the accepted comments were forwarded');
 
+# what an operator's scrape shows meanwhile (a half-open circuit's probe
+# of the queue's depth times out and opens it again before the answer)
+my $m = $t->metrics();
+is($m->{comment_moderation_redis_circuit_open}, 1,
+    'Redis paused: metrics show the worker\'s circuit open');
+# (a file being moved in, comments.spool.N, is not counted)
+is($m->{comment_moderation_spool_bytes}, -s $t->prefix() . '/spool/comments.spool',
+    'Redis paused: metrics show the spool\'s bytes');
+
 $redis->resume();
 moved_in_once('after SIGCONT', $t, $redis, @before, @paused);
 ok($t->wait_for_log(qr/comment moderation: moving spool "[^"]+" \(\d+ bytes\) into redis/),
     'after SIGCONT: the spool move logged');
+is($t->metrics()->{comment_moderation_spool_bytes}, 0,
+    'after SIGCONT: metrics show the spool empty');
 
 # and a comment that went only through the spool (the circuit was open)
 # came whole
