@@ -390,10 +390,8 @@ ngx_http_comment_moderation_editor_sample(ngx_http_request_t *r,
     cm_fields_t *fields, ngx_uint_t matches)
 {
     size_t                                    i;
-    ngx_int_t                                 n;
     ngx_str_t                                 error, args[2], *v;
     ngx_http_comment_moderation_draft_t      *draft;
-    ngx_http_comment_moderation_admin_ctx_t  *ctx;
 
     if (ngx_http_comment_moderation_editor_compile(r, fields, &draft, &error)
         != NGX_OK)
@@ -430,7 +428,26 @@ ngx_http_comment_moderation_editor_sample(ngx_http_request_t *r,
     }
 
     v = ngx_http_comment_moderation_editor_field(r, fields, "limit");
-    n = v ? ngx_atoi(v->data, v->len) : 200;
+
+    return ngx_http_comment_moderation_editor_run_sample(r, draft, v,
+                                                         &args[1]);
+}
+
+
+/*
+ * The draft against the last "limit" stored comments of "state" (empty:
+ * all): the backtest's answer, or the matches' when draft->rule is set.
+ */
+ngx_int_t
+ngx_http_comment_moderation_editor_run_sample(ngx_http_request_t *r,
+    ngx_http_comment_moderation_draft_t *draft, ngx_str_t *limit,
+    ngx_str_t *state)
+{
+    ngx_int_t                                 n;
+    ngx_str_t                                 args[2];
+    ngx_http_comment_moderation_admin_ctx_t  *ctx;
+
+    n = limit ? ngx_atoi(limit->data, limit->len) : 200;
     if (n <= 0 || n > NGX_HTTP_CM_BACKTEST_LIMIT) {
         n = 200;
     }
@@ -441,6 +458,7 @@ ngx_http_comment_moderation_editor_sample(ngx_http_request_t *r,
     }
 
     args[0].len = ngx_sprintf(args[0].data, "%i", n) - args[0].data;
+    args[1] = *state;
 
     ctx = ngx_http_comment_moderation_admin_ctx(r);
     ctx->act = draft;

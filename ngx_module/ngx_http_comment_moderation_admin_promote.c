@@ -5,6 +5,8 @@
  * result compiled as nginx would load it, and published as a new version
  * with the publish verb's script, so the audit log and the versions list
  * show it as any publish.  scripts/cm-rules promote does the same.
+ * With "preview", nothing is published: the promoted set is backtested
+ * against the stored comments instead, listing what the rule would change.
  */
 
 #include "ngx_http_comment_moderation.h"
@@ -18,6 +20,8 @@
 typedef struct {
     ngx_str_t   rule;
     ngx_str_t   note;
+    ngx_str_t  *preview;    /* the backtest's "limit": only show what
+                               promoting would change */
 } ngx_http_comment_moderation_promote_t;
 
 
@@ -25,7 +29,10 @@ static void ngx_http_comment_moderation_promote_files(void *data,
     redisReply *reply);
 static ngx_int_t ngx_http_comment_moderation_promote_unshadow(
     ngx_http_request_t *r, ngx_http_comment_moderation_promote_t *pr,
-    cm_rules_bundle_t *bundle, ngx_str_t *entry);
+    cm_rules_bundle_t *bundle, ngx_str_t *entry,
+    ngx_http_comment_moderation_draft_t **promoted);
+static ngx_int_t ngx_http_comment_moderation_promote_answer(
+    ngx_http_request_t *r, ngx_int_t rc);
 static const cm_rule_def_t *ngx_http_comment_moderation_promote_find(
     cm_rules_t *rules, ngx_str_t *name);
 static ngx_int_t ngx_http_comment_moderation_promote_refuse(
@@ -67,6 +74,20 @@ ngx_http_comment_moderation_admin_promote(ngx_http_request_t *r,
 
     pr->rule.data = (u_char *) f->value;
     pr->rule.len = f->value_len;
+    pr->preview = NULL;
+
+    f = cm_fields_find(fields, "preview", 7);
+
+    if (f != NULL && f->value_len && ngx_strncmp(f->value, "false", 5) != 0) {
+        pr->preview = ngx_palloc(r->pool, sizeof(ngx_str_t));
+        if (pr->preview == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        f = cm_fields_find(fields, "limit", 5);
+        pr->preview->data = (u_char *) (f ? f->value : "200");
+        pr->preview->len = f ? f->value_len : 3;
+    }
 
     f = cm_fields_find(fields, "note", 4);
 
@@ -104,9 +125,10 @@ ngx_http_comment_moderation_promote_files(void *data, redisReply *reply)
 
     size_t                                    i;
     ngx_int_t                                 rc;
-    ngx_str_t                                 entry;
+    ngx_str_t                                 entry, all;
     cm_rules_bundle_t                         bundle;
     cm_bundle_file_t                         *file;
+    ngx_http_comment_moderation_draft_t      *promoted;
     ngx_http_comment_moderation_promote_t    *pr;
 
     pr = ngx_http_comment_moderation_admin_ctx(r)->act;
@@ -155,9 +177,17 @@ ngx_http_comment_moderation_promote_files(void *data, redisReply *reply)
         file->len = reply->element[i + 1]->len;
     }
 
-    rc = ngx_http_comment_moderation_promote_unshadow(r, pr, &bundle, &entry);
+    promoted = NULL;
+    rc = ngx_http_comment_moderation_promote_unshadow(r, pr, &bundle, &entry,
+                                                      &promoted);
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK && pr->preview) {
+        /* the backtest of the promoted set: the comments it would change */
+        ngx_str_set(&all, "");
+        rc = ngx_http_comment_moderation_editor_run_sample(r, promoted,
+                                                       pr->preview, &all);
+
+    } else if (rc == NGX_OK) {
         rc = ngx_http_comment_moderation_editor_publish_bundle(r, &bundle,
                                                            &entry, &pr->note);
     }
@@ -176,13 +206,13 @@ ngx_http_comment_moderation_promote_files(void *data, redisReply *reply)
 
 
 /*
- * The rule's file in the bundle without its "shadow"; NGX_OK, or a status
- * the request is finalized with (the answer sent).
+ * The rule's file in the bundle without its "shadow": NGX_OK, or NGX_DONE
+ * when the request got its answer (why not) already.
  */
 static ngx_int_t
 ngx_http_comment_moderation_promote_unshadow(ngx_http_request_t *r,
     ngx_http_comment_moderation_promote_t *pr, cm_rules_bundle_t *bundle,
-    ngx_str_t *entry)
+    ngx_str_t *entry, ngx_http_comment_moderation_draft_t **promoted)
 {
     char                                 *err, *text, *name;
     size_t                                i, len;
@@ -195,20 +225,23 @@ ngx_http_comment_moderation_promote_unshadow(ngx_http_request_t *r,
                                                 &error)
         != NGX_OK)
     {
-        return ngx_http_comment_moderation_editor_failed(r, &error);
+        return ngx_http_comment_moderation_promote_answer(r,
+                   ngx_http_comment_moderation_editor_failed(r, &error));
     }
 
     def = ngx_http_comment_moderation_promote_find(draft->rules, &pr->rule);
 
     if (def == NULL) {
-        return ngx_http_comment_moderation_promote_refuse(r,
+        return ngx_http_comment_moderation_promote_answer(r,
+               ngx_http_comment_moderation_promote_refuse(r,
                    NGX_HTTP_NOT_FOUND, "the active rules have no rule %V",
-                   &pr->rule);
+                   &pr->rule));
     }
 
     if (!def->shadow) {
-        return ngx_http_comment_moderation_promote_refuse(r,
-                   NGX_HTTP_CONFLICT, "rule %V is not a shadow", &pr->rule);
+        return ngx_http_comment_moderation_promote_answer(r,
+               ngx_http_comment_moderation_promote_refuse(r,
+                   NGX_HTTP_CONFLICT, "rule %V is not a shadow", &pr->rule));
     }
 
     /* the file names of the rules are as loaded: the bundle's paths */
@@ -227,13 +260,15 @@ ngx_http_comment_moderation_promote_unshadow(ngx_http_request_t *r,
     err = ngx_pcalloc(r->pool, NGX_HTTP_CM_PROMOTE_ERR);
     name = ngx_pnalloc(r->pool, pr->rule.len + 1);
     if (err == NULL || name == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_comment_moderation_promote_answer(r,
+                   NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 
     if (file == NULL) {
-        return ngx_http_comment_moderation_promote_refuse(r,
+        return ngx_http_comment_moderation_promote_answer(r,
+               ngx_http_comment_moderation_promote_refuse(r,
                    NGX_HTTP_CONFLICT, "the file of rule %V is not in the "
-                   "published set", &pr->rule);
+                   "published set", &pr->rule));
     }
 
     ngx_cpystrn((u_char *) name, pr->rule.data, pr->rule.len + 1);
@@ -244,13 +279,15 @@ ngx_http_comment_moderation_promote_unshadow(ngx_http_request_t *r,
     {
         error.data = (u_char *) err;
         error.len = ngx_strlen(err);
-        return ngx_http_comment_moderation_editor_failed(r, &error);
+        return ngx_http_comment_moderation_promote_answer(r,
+                   ngx_http_comment_moderation_editor_failed(r, &error));
     }
 
     file->text = ngx_pnalloc(r->pool, len + 1);
     if (file->text == NULL) {
         free(text);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_comment_moderation_promote_answer(r,
+                   NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 
     ngx_memcpy((char *) file->text, text, len);
@@ -262,16 +299,20 @@ ngx_http_comment_moderation_promote_unshadow(ngx_http_request_t *r,
                                                 &error)
         != NGX_OK)
     {
-        return ngx_http_comment_moderation_editor_failed(r, &error);
+        return ngx_http_comment_moderation_promote_answer(r,
+                   ngx_http_comment_moderation_editor_failed(r, &error));
     }
 
     def = ngx_http_comment_moderation_promote_find(draft->rules, &pr->rule);
 
     if (def == NULL || def->shadow) {
-        return ngx_http_comment_moderation_promote_refuse(r,
+        return ngx_http_comment_moderation_promote_answer(r,
+               ngx_http_comment_moderation_promote_refuse(r,
                    NGX_HTTP_CONFLICT, "the \"shadow\" of rule %V could not "
-                   "be taken out: edit it in the rules tab", &pr->rule);
+                   "be taken out: edit it in the rules tab", &pr->rule));
     }
+
+    *promoted = draft;
 
     return NGX_OK;
 }
@@ -291,6 +332,17 @@ ngx_http_comment_moderation_promote_find(cm_rules_t *rules, ngx_str_t *name)
     }
 
     return NULL;
+}
+
+
+/* a refusal's answer finalizes the request: the caller has nothing to do */
+static ngx_int_t
+ngx_http_comment_moderation_promote_answer(ngx_http_request_t *r,
+    ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 

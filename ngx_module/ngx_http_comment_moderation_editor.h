@@ -26,6 +26,9 @@ ngx_int_t ngx_http_comment_moderation_editor_load(ngx_http_request_t *r,
 ngx_int_t ngx_http_comment_moderation_editor_publish_bundle(
     ngx_http_request_t *r, cm_rules_bundle_t *bundle, ngx_str_t *entry,
     ngx_str_t *note);
+ngx_int_t ngx_http_comment_moderation_editor_run_sample(ngx_http_request_t *r,
+    ngx_http_comment_moderation_draft_t *draft, ngx_str_t *limit,
+    ngx_str_t *state);
 ngx_int_t ngx_http_comment_moderation_editor_failed(ngx_http_request_t *r,
     ngx_str_t *error);
 ngx_int_t ngx_http_comment_moderation_editor_key(ngx_http_request_t *r,
