@@ -7,7 +7,7 @@
 #define _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_INDEX_HTML_INCLUDED_
 
 
-/* index.html, 8399 bytes */
+/* index.html, 8485 bytes */
 static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "<!doctype html>\n<html lang=\"id\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -74,7 +74,8 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "      <table class=\"rules-table\" id=\"rules-table\">\n"
     "        <thead><tr id=\"rules-head\"></tr></thead>\n"
     "        <tbody id=\"rules-body\"></tbody>\n      </table>\n"
-    "    </div>\n  </section>\n\n  <section class=\"panel\" id=\"rules-edit\">\n"
+    "    </div>\n    <div class=\"result\" id=\"shadow-result\"></div>\n"
+    "  </section>\n\n  <section class=\"panel\" id=\"rules-edit\">\n"
     "    <div class=\"panel-head\">\n      <h2 data-t=\"r.edit\">Ubah aturan</h2>\n"
     "      <select id=\"rules-file\" aria-label=\"file\"></select>\n"
     "      <button type=\"button\" class=\"btn\" id=\"rules-revert\" data-t=\"r.revert\">Batalkan per"
@@ -124,7 +125,8 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "    <h2 id=\"help-title\" data-t=\"help.title\">Pintasan papan ketik</h2>\n"
     "    <dl class=\"keys\" id=\"keys\"></dl>\n    <p class=\"hint\" data-t=\"help.close\">Tekan Esc "
     "atau ? untuk menutup.</p>\n  </div>\n</div>\n\n<script src=\"rules.js\"></script>\n"
-    "<script src=\"review.js\"></script>\n</body>\n</html>\n";
+    "<script src=\"makerule.js\"></script>\n<script src=\"review.js\"></script>\n"
+    "</body>\n</html>\n";
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_INDEX_HTML_INCLUDED_ */
