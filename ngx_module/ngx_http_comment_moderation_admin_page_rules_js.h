@@ -7,7 +7,7 @@
 #define _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_RULES_JS_INCLUDED_
 
 
-/* rules.js, 42476 bytes */
+/* rules.js, 42745 bytes */
 static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "/*\n * The editors' rules tab of the review page (docs/admin-api.md, \"Editors:\n"
     " * rules\"): the active rules with their hits, an editor of the rule files with\n"
@@ -55,6 +55,8 @@ static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "\n    'r.try.name': ['Nama (opsional)', 'Name (optional)'],\n"
     "    'r.try.email': ['Email (opsional)', 'E-mail (optional)'],\n"
     "    'r.try.ip': ['IP (opsional)', 'IP (optional)'],\n"
+    "    'r.try.article': ['Artikel (opsional)', 'Article (optional)'],\n"
+    "    'r.try.section': ['Rubrik (opsional), mis. pemilu', 'Section (optional), e.g. pemilu'],\n"
     "    'r.try.run': ['Coba dengan draf', 'Try with the draft'],\n"
     "    'r.try.folded': ['Teks dinormalkan', 'Normalized text'],\n"
     "    'r.try.nohits': ['Tidak ada aturan yang kena', 'No rule fired'],\n"
@@ -299,10 +301,11 @@ static const u_char  ngx_http_comment_moderation_admin_rules_js[] =
     "    }\n\n    function runTry(e) {\n      e.preventDefault();\n"
     "      if (!draft) { return; }\n      var box = $('try-result');\n"
     "      var input = {\n        text: $('try-text').value, name: $('try-name').value.trim(),\n"
-    "        email: $('try-email').value.trim(), ip: $('try-ip').value.trim()\n"
+    "        email: $('try-email').value.trim(), ip: $('try-ip').value.trim(),\n"
+    "        article: $('try-article').value.trim(), section: $('try-section').value.trim()\n"
     "      };\n      var body = draftBody({ text: input.text });\n"
-    "      ['name', 'email', 'ip'].forEach(function (k) { if (input[k]) { body[k] = input[k]; } });\n"
-    "      busy(box);\n      lib.post('rules/try', body).then(function (res) {\n"
+    "      ['name', 'email', 'ip', 'article', 'section'].forEach(function (k) { if (input[k]) { body["
+    "k] = input[k]; } });\n      busy(box);\n      lib.post('rules/try', body).then(function (res) {\n"
     "        var r = res.data;\n        box.textContent = '';\n"
     "        if (!r.ok) { box.appendChild(el('p', 'bad', t('r.failed', { e: str(r.error) }))); return"
     "; }\n        var head = el('p', 'verdict');\n        head.appendChild(decision(r.decision));\n"

@@ -5,7 +5,8 @@
  * for data evaluation.
  *
  *   scripts/cm-check --rules PATH [--name N] [--email E] [--url U] [--ip A]
- *                    [--article ID] [--user-agent UA] [--referer R]
+ *                    [--article ID] [--section S] [--user-agent UA]
+ *                    [--referer R]
  *                    [--user ID] [--facts FACTS] [--json] [--stats]
  *                    [--batch [--nul]]
  *
@@ -63,6 +64,7 @@ static const struct {
     { "--url",        CM_FIELD_URL },
     { "--ip",         CM_FIELD_IP },
     { "--article",    CM_FIELD_ARTICLE },
+    { "--section",    CM_FIELD_SECTION },
     { "--user-agent", CM_FIELD_USER_AGENT },
     { "--referer",    CM_FIELD_REFERER },
     { "--user",       CM_FIELD_USER },
@@ -100,7 +102,7 @@ main(int argc, char **argv)
         fprintf(stderr,
                 "usage: cm-check --rules PATH [--name N] [--email E] "
                 "[--url U] [--ip A]\n"
-                "                [--article ID] [--user-agent UA] "
+                "                [--article ID] [--section S] [--user-agent UA] "
                 "[--referer R] [--user ID]\n"
                 "                [--facts FACTS] [--json] [--stats] "
                 "[--batch [--nul]] < comment\n"

@@ -60,6 +60,8 @@
     'r.try.name': ['Nama (opsional)', 'Name (optional)'],
     'r.try.email': ['Email (opsional)', 'E-mail (optional)'],
     'r.try.ip': ['IP (opsional)', 'IP (optional)'],
+    'r.try.article': ['Artikel (opsional)', 'Article (optional)'],
+    'r.try.section': ['Rubrik (opsional), mis. pemilu', 'Section (optional), e.g. pemilu'],
     'r.try.run': ['Coba dengan draf', 'Try with the draft'],
     'r.try.folded': ['Teks dinormalkan', 'Normalized text'],
     'r.try.nohits': ['Tidak ada aturan yang kena', 'No rule fired'],
@@ -467,10 +469,11 @@
       var box = $('try-result');
       var input = {
         text: $('try-text').value, name: $('try-name').value.trim(),
-        email: $('try-email').value.trim(), ip: $('try-ip').value.trim()
+        email: $('try-email').value.trim(), ip: $('try-ip').value.trim(),
+        article: $('try-article').value.trim(), section: $('try-section').value.trim()
       };
       var body = draftBody({ text: input.text });
-      ['name', 'email', 'ip'].forEach(function (k) { if (input[k]) { body[k] = input[k]; } });
+      ['name', 'email', 'ip', 'article', 'section'].forEach(function (k) { if (input[k]) { body[k] = input[k]; } });
       busy(box);
       lib.post('rules/try', body).then(function (res) {
         var r = res.data;

@@ -151,12 +151,16 @@ test('try it: the draft decides, with the hits and the spans highlighted after m
   const text = 'Mantap 😀 café, main di ZEUSJP777 wa 081234567890';
   await page.fill('#try-text', text);
   await page.fill('#try-name', 'Agen');
+  await page.fill('#try-section', 'pemilu');
   const before = api.posts.length;
   await page.click('#try-run');
   await page.waitForSelector('#try-result .verdict');
   const [sent] = await postsAfter(before, 'rules/try');
   assert.equal(sent.body.text, text);
   assert.equal(sent.body.name, 'Agen');
+  // the section's stricter thresholds apply; an empty article is not sent
+  assert.equal(sent.body.section, 'pemilu');
+  assert.ok(!('article' in sent.body));
   assert.match(sent.body.files['lists/judol-sites.txt'], /zeusjp777/, 'tried with the draft, not the active rules');
   assert.equal(await page.locator('#try-result .decision').textContent(), 'ditolak');
   assert.match(await page.locator('#try-result .verdict').textContent(), /skor 16/);
