@@ -78,7 +78,11 @@ ngx_http_comment_moderation_admin_promote(ngx_http_request_t *r,
 
     f = cm_fields_find(fields, "preview", 7);
 
-    if (f != NULL && f->value_len && ngx_strncmp(f->value, "false", 5) != 0) {
+    /* "preview": true (JSON's true arrives as the text "true") */
+    if (f != NULL
+        && ((f->value_len == 4 && ngx_strncmp(f->value, "true", 4) == 0)
+            || (f->value_len == 1 && f->value[0] == '1')))
+    {
         pr->preview = ngx_palloc(r->pool, sizeof(ngx_str_t));
         if (pr->preview == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

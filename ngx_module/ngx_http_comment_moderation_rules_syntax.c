@@ -801,6 +801,7 @@ cm_rules_unshadow(const char *file, const char *text, size_t len,
     cm_rules_reader_t        rd;
     cm_rules_stmt_t          st;
     cm_rules_parser_t        p;
+    cm_rules_token_t         key;
     const cm_rules_token_t  *t;
 
     memset(&p, 0, sizeof(cm_rules_parser_t));
@@ -825,6 +826,12 @@ cm_rules_unshadow(const char *file, const char *text, size_t len,
             t = cm_shadow_key(&st);
             break;
         }
+    }
+
+    /* the key outlives the statement's tokens */
+    if (t != NULL) {
+        key = *t;
+        t = &key;
     }
 
     free(st.tok);
