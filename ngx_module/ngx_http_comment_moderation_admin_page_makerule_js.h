@@ -7,7 +7,7 @@
 #define _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_MAKERULE_JS_INCLUDED_
 
 
-/* makerule.js, 14596 bytes */
+/* makerule.js, 14631 bytes */
 static const u_char  ngx_http_comment_moderation_admin_makerule_js[] =
     "/*\n * \"Make a rule from this\" on the review page (issue 6): in a held comment's\n"
     " * details, the moderator picks a word or phrase (selected in the comment's\n"
@@ -142,8 +142,8 @@ static const u_char  ngx_http_comment_moderation_admin_makerule_js[] =
     "          var label = el('label', 'flip-head');\n"
     "          var box = el('input');\n          box.type = 'checkbox';\n"
     "          box.dataset.pick = str(x.id);\n          box.checked = !!cur.picked[x.id];\n"
-    "          label.appendChild(box);\n          label.appendChild(el('span', 'decision d-' + str(x."
-    "now), WORDS['d.' + x.now] ? t('d.' + x.now) : str(x.now)));\n"
+    "          label.appendChild(box);\n          // the decisions' words are the rules tab's (rules."
+    "js)\n          label.appendChild(el('span', 'decision d-' + str(x.now), t('d.' + str(x.now))));\n"
     "          label.appendChild(el('b', null, str(x.author) || t('noname')));\n"
     "          if (x.section) { label.appendChild(el('span', 'muted', str(x.section))); }\n"
     "          li.appendChild(label);\n          li.appendChild(el('p', 'snippet', str(x.text).slice("

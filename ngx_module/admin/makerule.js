@@ -228,7 +228,8 @@
           box.dataset.pick = str(x.id);
           box.checked = !!cur.picked[x.id];
           label.appendChild(box);
-          label.appendChild(el('span', 'decision d-' + str(x.now), WORDS['d.' + x.now] ? t('d.' + x.now) : str(x.now)));
+          // the decisions' words are the rules tab's (rules.js)
+          label.appendChild(el('span', 'decision d-' + str(x.now), t('d.' + str(x.now))));
           label.appendChild(el('b', null, str(x.author) || t('noname')));
           if (x.section) { label.appendChild(el('span', 'muted', str(x.section))); }
           li.appendChild(label);

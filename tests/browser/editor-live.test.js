@@ -11,7 +11,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
-const { watchedPage } = require('./lib/browser');
+const { watchedPage, screenshot } = require('./lib/browser');
 
 const { RUN_DIR, LOGIN, REVIEW, SWITCH_MS, tok, nginxPid, until, useDemo } = require('./lib/demo');
 // nothing in the shipped rules catches these (checked below)
@@ -85,10 +85,12 @@ test('make a rule from a held comment: the selected phrase, the matching pending
   assert.ok(texts.some((x) => x.includes(tok('mk2'))), texts.join('\n'));
   assert.ok(!texts.some((x) => x.includes(tok('mk3'))), texts.join('\n'));
   assert.equal(texts.length, answer.matched);
+  assert.deepEqual(await page.locator('#mk .mk-match .decision').allTextContents(), ['ditolak', 'ditolak']);
   assert.match(await page.locator('#mk .mk-count').textContent(), new RegExp(`^${answer.matched} dari \\d+ komentar menunggu cocok$`));
   // the rule as it will be published: the phrase, reject, a week, the note
   const rule = await page.locator('#mk .mk-rule').textContent();
   assert.match(rule, /^rule from-\S+\n {4}words "arisan barokah"\n {4}action reject\n {4}expires \d{4}-\d\d-\d\dT\d\d:\d\d\n {4}note {2}"from comment \S+ by /);
+  console.log(`# screenshot: ${await screenshot(page, 'makerule.png')}`);
   const expires = new Date(rule.match(/expires (\S+)/)[1] + 'Z').getTime();
   assert.ok(Math.abs(expires - (Date.now() + 7 * 86400000)) < 120000, rule);
   // reject the matches in bulk: they leave the queue
