@@ -24,7 +24,7 @@ use Time::HiRes qw/ sleep /;
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
 
 my $redis = Test::CM::Redis->start();
-my $t = Test::CM->new()->plan(40);
+my $t = Test::CM->new()->plan(41);
 
 my $BASE = <<'EOF';
 rule tautan
@@ -142,6 +142,7 @@ is($r->json->{version}, 2, 'publish the section thresholds');
 is(status_soon(202, '/pemilu/berita', 'baca tautan'), 202,
     'v2: 3 points are held in the election section, no reload');
 is(post('/comments', 'baca tautan'), 200, 'v2: still accepted elsewhere');
+unlike($t->error_log, qr/reconfiguring|signal 1 \(SIGHUP\)/, 'v2: live, without a reload');
 
 my $id = $m->hold('pemiluheld', uri => '/pemilu/berita',
     comment => 'baca tautan pemiluheld');
