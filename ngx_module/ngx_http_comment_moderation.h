@@ -28,7 +28,7 @@
 
 
 /* the comment's roles that come from the body; the rest is request metadata */
-#define NGX_HTTP_CM_BODY_ROLES  (CM_FIELD_ARTICLE + 1)
+#define NGX_HTTP_CM_BODY_ROLES  (CM_FIELD_SECTION + 1)
 
 
 typedef enum {
@@ -92,6 +92,7 @@ typedef struct {
     ngx_http_comment_moderation_rule_set_t  *rule_set;
     ngx_str_t                    field[NGX_HTTP_CM_BODY_ROLES];
     ngx_http_complex_value_t    *user;
+    ngx_http_complex_value_t    *section;      /* wins over the body's */
     size_t                       max_body;
     ngx_uint_t                   on_invalid;
     ngx_uint_t                   reject_status;

@@ -13,17 +13,12 @@
 
 #include "ngx_http_comment_moderation.h"
 #include "ngx_http_comment_moderation_lua.h"
-#include "ngx_http_comment_moderation_rules_bundle.h"
+#include "ngx_http_comment_moderation_editor.h"
 
 
 #define NGX_HTTP_CM_EDITOR_ERR       512
 #define NGX_HTTP_CM_BACKTEST_LIMIT   1000
-
-
-typedef struct {
-    cm_rules_t                  *rules;
-    cm_engine_t                 *engine;
-} ngx_http_comment_moderation_draft_t;
+#define NGX_HTTP_CM_SAMPLE_FIELDS    10     /* per comment, admin_sample.lua */
 
 
 typedef ngx_int_t (*ngx_http_comment_moderation_verb_pt)(ngx_http_request_t *r,
@@ -43,6 +38,20 @@ static ngx_int_t ngx_http_comment_moderation_editor_try(ngx_http_request_t *r,
     cm_fields_t *fields);
 static ngx_int_t ngx_http_comment_moderation_editor_backtest(
     ngx_http_request_t *r, cm_fields_t *fields);
+static ngx_int_t ngx_http_comment_moderation_editor_matches(
+    ngx_http_request_t *r, cm_fields_t *fields);
+static ngx_int_t ngx_http_comment_moderation_editor_sample(
+    ngx_http_request_t *r, cm_fields_t *fields, ngx_uint_t matches);
+static void ngx_http_comment_moderation_editor_sample_input(redisReply **e,
+    cm_input_t *in);
+static u_char *ngx_http_comment_moderation_editor_flip(ngx_http_request_t *r,
+    const cm_engine_t *active, ngx_http_comment_moderation_draft_t *draft,
+    cm_input_t *in, redisReply **e, cm_result_t *res, u_char *p,
+    ngx_uint_t *total, ngx_uint_t *changed, ngx_uint_t *agree);
+static u_char *ngx_http_comment_moderation_editor_match(
+    ngx_http_request_t *r, ngx_http_comment_moderation_draft_t *draft,
+    cm_input_t *in, redisReply **e, cm_result_t *res, u_char *p,
+    ngx_uint_t *total, ngx_uint_t *matched);
 static void ngx_http_comment_moderation_editor_sampled(void *data,
     redisReply *reply);
 static ngx_int_t ngx_http_comment_moderation_editor_publish(
@@ -58,20 +67,17 @@ static ngx_uint_t ngx_http_comment_moderation_editor_safe_name(u_char *name,
 static ngx_int_t ngx_http_comment_moderation_editor_compile(
     ngx_http_request_t *r, cm_fields_t *fields,
     ngx_http_comment_moderation_draft_t **draft, ngx_str_t *error);
+static ngx_int_t ngx_http_comment_moderation_editor_bundle(
+    ngx_http_request_t *r, cm_fields_t *fields, cm_rules_bundle_t *bundle,
+    ngx_str_t *entry);
 static ngx_int_t ngx_http_comment_moderation_editor_judge(
     ngx_http_request_t *r, const cm_engine_t *engine, cm_input_t *in,
     cm_result_t *res);
-static ngx_int_t ngx_http_comment_moderation_editor_failed(
-    ngx_http_request_t *r, ngx_str_t *error);
 static ngx_str_t *ngx_http_comment_moderation_editor_field(
     ngx_http_request_t *r, cm_fields_t *fields, const char *name);
-static ngx_int_t ngx_http_comment_moderation_editor_key(ngx_http_request_t *r,
-    const char *name, ngx_str_t *key);
 static void ngx_http_comment_moderation_editor_free(void *data);
 static void ngx_http_comment_moderation_editor_versioned(
     ngx_http_request_t *r, ngx_str_t *version, redisReply *previous);
-static void ngx_http_comment_moderation_editor_finish(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *json);
 
 
 static ngx_http_comment_moderation_redis_script_t  ngx_http_comment_moderation_source_script;
@@ -95,9 +101,11 @@ static const struct {
     { ngx_string("try"), 1, ngx_http_comment_moderation_editor_try },
     { ngx_string("backtest"), 1,
       ngx_http_comment_moderation_editor_backtest },
+    { ngx_string("matches"), 1, ngx_http_comment_moderation_editor_matches },
     { ngx_string("publish"), 1, ngx_http_comment_moderation_editor_publish },
     { ngx_string("rollback"), 1,
       ngx_http_comment_moderation_editor_rollback },
+    { ngx_string("promote"), 1, ngx_http_comment_moderation_admin_promote },
     { ngx_null_string, 0, NULL }
 };
 
@@ -123,6 +131,7 @@ ngx_http_comment_moderation_admin_editor_init(void)
     ngx_http_comment_moderation_redis_script_init(
         &ngx_http_comment_moderation_rollback_script,
         ngx_http_comment_moderation_lua_rollback);
+    ngx_http_comment_moderation_admin_promote_init();
 }
 
 
@@ -269,6 +278,14 @@ ngx_http_comment_moderation_editor_try(ngx_http_request_t *r,
     ngx_http_comment_moderation_draft_t  *draft;
 
     static const char  *roles[] = { "text", "name", "email", "url" };
+    static const struct {
+        const char  *name;
+        cm_field_e   field;
+    } more[] = {
+        { "ip", CM_FIELD_IP },
+        { "article", CM_FIELD_ARTICLE },
+        { "section", CM_FIELD_SECTION }
+    };
 
     if (ngx_http_comment_moderation_editor_compile(r, fields, &draft, &error)
         != NGX_OK)
@@ -286,10 +303,12 @@ ngx_http_comment_moderation_editor_try(ngx_http_request_t *r,
         }
     }
 
-    v = ngx_http_comment_moderation_editor_field(r, fields, "ip");
-    if (v) {
-        in.value[CM_FIELD_IP] = (const char *) v->data;
-        in.len[CM_FIELD_IP] = v->len;
+    for (i = 0; i < 3; i++) {
+        v = ngx_http_comment_moderation_editor_field(r, fields, more[i].name);
+        if (v && v->len) {
+            in.value[more[i].field] = (const char *) v->data;
+            in.len[more[i].field] = v->len;
+        }
     }
 
     if (in.value[CM_FIELD_TEXT] == NULL) {
@@ -351,10 +370,30 @@ static ngx_int_t
 ngx_http_comment_moderation_editor_backtest(ngx_http_request_t *r,
     cm_fields_t *fields)
 {
-    ngx_int_t                                 n;
-    ngx_str_t                                 error, limit, *v;
+    return ngx_http_comment_moderation_editor_sample(r, fields, 0);
+}
+
+
+/* the pending comments a draft's rule would fire on ("make a rule") */
+static ngx_int_t
+ngx_http_comment_moderation_editor_matches(ngx_http_request_t *r,
+    cm_fields_t *fields)
+{
+    return ngx_http_comment_moderation_editor_sample(r, fields, 1);
+}
+
+
+/*
+ * Backtest (matches 0): the last stored comments of every state; matches
+ * (1): the pending ones, for the draft's rule named in "rule".
+ */
+static ngx_int_t
+ngx_http_comment_moderation_editor_sample(ngx_http_request_t *r,
+    cm_fields_t *fields, ngx_uint_t matches)
+{
+    size_t                                    i;
+    ngx_str_t                                 error, args[2], *v;
     ngx_http_comment_moderation_draft_t      *draft;
-    ngx_http_comment_moderation_admin_ctx_t  *ctx;
 
     if (ngx_http_comment_moderation_editor_compile(r, fields, &draft, &error)
         != NGX_OK)
@@ -362,43 +401,93 @@ ngx_http_comment_moderation_editor_backtest(ngx_http_request_t *r,
         return ngx_http_comment_moderation_editor_failed(r, &error);
     }
 
+    ngx_str_set(&args[1], "");
+
+    if (matches) {
+        v = ngx_http_comment_moderation_editor_field(r, fields, "rule");
+        if (v == NULL || v->len == 0) {
+            return ngx_http_comment_moderation_admin_error(r,
+                                NGX_HTTP_BAD_REQUEST,
+                                "\"rule\": the name of the draft's rule");
+        }
+
+        for (i = 0; i < draft->rules->nrules; i++) {
+            if (ngx_strlen(draft->rules->rules[i].name) == v->len
+                && ngx_strncmp(draft->rules->rules[i].name, v->data, v->len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == draft->rules->nrules) {
+            ngx_str_set(&error, "the draft has no rule of that name");
+            return ngx_http_comment_moderation_editor_failed(r, &error);
+        }
+
+        draft->rule = *v;
+        ngx_str_set(&args[1], "pending");
+    }
+
     v = ngx_http_comment_moderation_editor_field(r, fields, "limit");
-    n = v ? ngx_atoi(v->data, v->len) : 200;
+
+    return ngx_http_comment_moderation_editor_run_sample(r, draft, v,
+                                                         &args[1]);
+}
+
+
+/*
+ * The draft against the last "limit" stored comments of "state" (empty:
+ * all): the backtest's answer, or the matches' when draft->rule is set.
+ */
+ngx_int_t
+ngx_http_comment_moderation_editor_run_sample(ngx_http_request_t *r,
+    ngx_http_comment_moderation_draft_t *draft, ngx_str_t *limit,
+    ngx_str_t *state)
+{
+    ngx_int_t                                 n;
+    ngx_str_t                                 args[2];
+    ngx_http_comment_moderation_admin_ctx_t  *ctx;
+
+    n = limit ? ngx_atoi(limit->data, limit->len) : 200;
     if (n <= 0 || n > NGX_HTTP_CM_BACKTEST_LIMIT) {
         n = 200;
     }
 
-    limit.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (limit.data == NULL) {
+    args[0].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (args[0].data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    limit.len = ngx_sprintf(limit.data, "%i", n) - limit.data;
+    args[0].len = ngx_sprintf(args[0].data, "%i", n) - args[0].data;
+    args[1] = *state;
 
     ctx = ngx_http_comment_moderation_admin_ctx(r);
     ctx->act = draft;
 
     return ngx_http_comment_moderation_admin_eval(r,
-               &ngx_http_comment_moderation_sample_script, &limit, 1,
+               &ngx_http_comment_moderation_sample_script, args, 2,
                ngx_http_comment_moderation_editor_sampled);
 }
 
 
-/* the sample: id, state, moderator, text, name, email, url, rules each */
+/*
+ * The sample: id, state, moderator, text, name, email, url, rules, article,
+ * section each; the backtest's or the matches' answer.
+ */
 static void
 ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
 {
     ngx_http_request_t *r = data;
 
-    u_char                                   *p, *last;
-    size_t                                    i, j, len;
-    ngx_str_t                                 json;
-    ngx_uint_t                                total, changed, agree;
+    u_char                                   *p;
+    size_t                                    i, len;
+    ngx_str_t                                 json, list;
+    ngx_uint_t                                total, listed, agree;
     cm_input_t                                in;
     cm_result_t                              *res;
     redisReply                              **e;
     ngx_int_t                                 version;
-    const char                               *was, *now, *outcome;
     const cm_engine_t                        *active;
     ngx_http_comment_moderation_draft_t      *draft;
     ngx_http_comment_moderation_admin_ctx_t  *ctx;
@@ -412,17 +501,14 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
     }
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements % 8)
+        || reply->elements % NGX_HTTP_CM_SAMPLE_FIELDS)
     {
         ngx_http_comment_moderation_editor_finish(r,
                                             NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
         return;
     }
 
-    res = ngx_palloc(r->pool, sizeof(cm_result_t));
-
-    len = sizeof("{\"ok\":true,\"total\":,\"changed\":,\"agree\":,"
-                 "\"disagree\":,\"comments\":[]}") + 4 * NGX_INT_T_LEN;
+    len = 0;
 
     for (i = 0; i < reply->elements; i++) {
         if (reply->element[i]->type != REDIS_REPLY_STRING) {
@@ -431,93 +517,201 @@ ngx_http_comment_moderation_editor_sampled(void *data, redisReply *reply)
             return;
         }
 
-        len += 2 * reply->element[i]->len;
+        len += reply->element[i]->len
+               + ngx_escape_json(NULL, (u_char *) reply->element[i]->str,
+                                 reply->element[i]->len);
     }
 
-    len += (reply->elements / 8)
-           * sizeof("{\"id\":\"\",\"state\":\"\",\"moderator\":\"\","
+    len += (reply->elements / NGX_HTTP_CM_SAMPLE_FIELDS)
+           * (sizeof("{\"id\":\"\",\"state\":\"\",\"moderator\":\"\","
                     "\"outcome\":\"accept\",\"was\":\"accept\","
-                    "\"now\":\"accept\",\"text\":\"\",\"rules\":\"\"},");
+                    "\"now\":\"accept\",\"score\":,\"text\":\"\","
+                    "\"author\":\"\",\"article\":\"\",\"section\":\"\","
+                    "\"rules\":\"\"},") + NGX_INT_T_LEN);
 
-    json.data = ngx_pnalloc(r->pool, len);
-    if (res == NULL || json.data == NULL) {
+    res = ngx_palloc(r->pool, sizeof(cm_result_t));
+    list.data = ngx_pnalloc(r->pool, len);
+    json.data = ngx_pnalloc(r->pool, len + 2 * NGX_INT_T_LEN
+                                     + sizeof("{\"ok\":true,\"total\":,"
+                                              "\"changed\":,\"agree\":,"
+                                              "\"disagree\":,"
+                                              "\"comments\":[]}")
+                                     + 2 * NGX_INT_T_LEN);
+    if (res == NULL || list.data == NULL || json.data == NULL) {
         ngx_http_comment_moderation_editor_finish(r,
                                         NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
 
-    /* the list goes first into the buffer's end half; copied after */
-    p = json.data + len / 2;
-    last = p;
-    total = changed = agree = 0;
+    p = list.data;
+    total = listed = agree = 0;
 
-    for (i = 0; i < reply->elements; i += 8) {
+    for (i = 0; i < reply->elements; i += NGX_HTTP_CM_SAMPLE_FIELDS) {
         e = &reply->element[i];
 
-        ngx_memzero(&in, sizeof(cm_input_t));
+        ngx_http_comment_moderation_editor_sample_input(e, &in);
 
-        for (j = 0; j < 4; j++) {
-            in.value[CM_FIELD_TEXT + j] = e[3 + j]->str;
-            in.len[CM_FIELD_TEXT + j] = e[3 + j]->len;
+        if (draft->rule.len) {
+            p = ngx_http_comment_moderation_editor_match(r, draft, &in, e,
+                                                         res, p, &total,
+                                                         &listed);
+        } else {
+            p = ngx_http_comment_moderation_editor_flip(r, active, draft,
+                                                        &in, e, res, p,
+                                                        &total, &listed,
+                                                        &agree);
         }
-
-        /* the active set's decision beside the draft's: only what the
-           draft changes is listed */
-        if (ngx_http_comment_moderation_editor_judge(r, active, &in, res)
-            != NGX_OK)
-        {
-            continue;
-        }
-
-        was = cm_decision_name(res->decision);
-
-        if (ngx_http_comment_moderation_editor_judge(r, draft->engine, &in,
-                                                     res)
-            != NGX_OK)
-        {
-            continue;
-        }
-
-        total++;
-        now = cm_decision_name(res->decision);
-
-        /* what happened to it in the end */
-        outcome = (ngx_strcmp(e[1]->str, "approved") == 0
-                   || ngx_strcmp(e[1]->str, "accepted") == 0) ? "accept"
-                  : ngx_strcmp(e[1]->str, "rejected") == 0 ? "reject"
-                  : "queue";
-
-        if (ngx_strcmp(outcome, "accept") == 0
-            ? res->decision == CM_DECISION_ACCEPT
-            : res->decision != CM_DECISION_ACCEPT)
-        {
-            agree++;
-        }
-
-        if (ngx_strcmp(was, now) == 0) {
-            continue;
-        }
-
-        changed++;
-        p = ngx_sprintf(p, "%s{\"id\":\"%*s\",\"state\":\"%*s\","
-                        "\"moderator\":\"", changed > 1 ? "," : "",
-                        e[0]->len, e[0]->str, e[1]->len, e[1]->str);
-        p = (u_char *) ngx_escape_json(p, (u_char *) e[2]->str, e[2]->len);
-        p = ngx_sprintf(p, "\",\"outcome\":\"%s\",\"was\":\"%s\","
-                        "\"now\":\"%s\",\"text\":\"", outcome, was, now);
-        p = (u_char *) ngx_escape_json(p, (u_char *) e[3]->str, e[3]->len);
-        p = ngx_sprintf(p, "\",\"rules\":\"%*s\"}", e[7]->len, e[7]->str);
     }
 
-    len = p - last;
-    p = ngx_sprintf(json.data, "{\"ok\":true,\"total\":%ui,\"changed\":%ui,"
-                    "\"agree\":%ui,\"disagree\":%ui,\"comments\":[",
-                    total, changed, agree, total - agree);
-    p = ngx_movemem(p, last, len);
-    p = ngx_cpymem(p, "]}", 2);
+    list.len = p - list.data;
+
+    if (draft->rule.len) {
+        p = ngx_sprintf(json.data, "{\"ok\":true,\"total\":%ui,"
+                        "\"matched\":%ui,\"comments\":[%V]}",
+                        total, listed, &list);
+    } else {
+        p = ngx_sprintf(json.data, "{\"ok\":true,\"total\":%ui,"
+                        "\"changed\":%ui,\"agree\":%ui,\"disagree\":%ui,"
+                        "\"comments\":[%V]}",
+                        total, listed, agree, total - agree, &list);
+    }
+
     json.len = p - json.data;
 
     ngx_http_comment_moderation_editor_finish(r, NGX_HTTP_OK, &json);
+}
+
+
+/* a sampled comment as the engine reads it; empty fields are absent */
+static void
+ngx_http_comment_moderation_editor_sample_input(redisReply **e,
+    cm_input_t *in)
+{
+    ngx_uint_t  j;
+
+    static const struct {
+        ngx_uint_t   element;
+        cm_field_e   field;
+    } roles[] = {
+        { 3, CM_FIELD_TEXT }, { 4, CM_FIELD_NAME }, { 5, CM_FIELD_EMAIL },
+        { 6, CM_FIELD_URL }, { 8, CM_FIELD_ARTICLE }, { 9, CM_FIELD_SECTION }
+    };
+
+    ngx_memzero(in, sizeof(cm_input_t));
+
+    for (j = 0; j < sizeof(roles) / sizeof(roles[0]); j++) {
+        if (j == 0 || e[roles[j].element]->len) {
+            in->value[roles[j].field] = e[roles[j].element]->str;
+            in->len[roles[j].field] = e[roles[j].element]->len;
+        }
+    }
+}
+
+
+/* the backtest: listed when the draft changes the active set's decision */
+static u_char *
+ngx_http_comment_moderation_editor_flip(ngx_http_request_t *r,
+    const cm_engine_t *active, ngx_http_comment_moderation_draft_t *draft,
+    cm_input_t *in, redisReply **e, cm_result_t *res, u_char *p,
+    ngx_uint_t *total, ngx_uint_t *changed, ngx_uint_t *agree)
+{
+    const char  *was, *now, *outcome;
+
+    if (ngx_http_comment_moderation_editor_judge(r, active, in, res)
+        != NGX_OK)
+    {
+        return p;
+    }
+
+    was = cm_decision_name(res->decision);
+
+    if (ngx_http_comment_moderation_editor_judge(r, draft->engine, in, res)
+        != NGX_OK)
+    {
+        return p;
+    }
+
+    (*total)++;
+    now = cm_decision_name(res->decision);
+
+    /* what happened to it in the end */
+    outcome = (ngx_strcmp(e[1]->str, "approved") == 0
+               || ngx_strcmp(e[1]->str, "accepted") == 0) ? "accept"
+              : ngx_strcmp(e[1]->str, "rejected") == 0 ? "reject"
+              : "queue";
+
+    if (ngx_strcmp(outcome, "accept") == 0
+        ? res->decision == CM_DECISION_ACCEPT
+        : res->decision != CM_DECISION_ACCEPT)
+    {
+        (*agree)++;
+    }
+
+    if (ngx_strcmp(was, now) == 0) {
+        return p;
+    }
+
+    (*changed)++;
+    p = ngx_sprintf(p, "%s{\"id\":\"%*s\",\"state\":\"%*s\","
+                    "\"moderator\":\"", *changed > 1 ? "," : "",
+                    e[0]->len, e[0]->str, e[1]->len, e[1]->str);
+    p = (u_char *) ngx_escape_json(p, (u_char *) e[2]->str, e[2]->len);
+    p = ngx_sprintf(p, "\",\"outcome\":\"%s\",\"was\":\"%s\","
+                    "\"now\":\"%s\",\"text\":\"", outcome, was, now);
+    p = (u_char *) ngx_escape_json(p, (u_char *) e[3]->str, e[3]->len);
+
+    return ngx_sprintf(p, "\",\"rules\":\"%*s\"}", e[7]->len, e[7]->str);
+}
+
+
+/* the matches: listed when the draft's rule fires, with the draft's
+   decision */
+static u_char *
+ngx_http_comment_moderation_editor_match(ngx_http_request_t *r,
+    ngx_http_comment_moderation_draft_t *draft, cm_input_t *in,
+    redisReply **e, cm_result_t *res, u_char *p, ngx_uint_t *total,
+    ngx_uint_t *matched)
+{
+    size_t        i;
+    redisReply   *author;
+
+    if (ngx_http_comment_moderation_editor_judge(r, draft->engine, in, res)
+        != NGX_OK)
+    {
+        return p;
+    }
+
+    (*total)++;
+
+    for (i = 0; i < res->nhits; i++) {
+        if (ngx_strlen(res->hits[i].rule->name) == draft->rule.len
+            && ngx_strncmp(res->hits[i].rule->name, draft->rule.data,
+                           draft->rule.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == res->nhits) {
+        return p;
+    }
+
+    (*matched)++;
+    author = e[4]->len ? e[4] : e[5];
+
+    p = ngx_sprintf(p, "%s{\"id\":\"%*s\",\"state\":\"%*s\",\"now\":\"%s\","
+                    "\"score\":%d,\"author\":\"", *matched > 1 ? "," : "",
+                    e[0]->len, e[0]->str, e[1]->len, e[1]->str,
+                    cm_decision_name(res->decision), res->score);
+    p = (u_char *) ngx_escape_json(p, (u_char *) author->str, author->len);
+    p = ngx_cpymem(p, "\",\"article\":\"", sizeof("\",\"article\":\"") - 1);
+    p = (u_char *) ngx_escape_json(p, (u_char *) e[8]->str, e[8]->len);
+    p = ngx_cpymem(p, "\",\"section\":\"", sizeof("\",\"section\":\"") - 1);
+    p = (u_char *) ngx_escape_json(p, (u_char *) e[9]->str, e[9]->len);
+    p = ngx_cpymem(p, "\",\"text\":\"", sizeof("\",\"text\":\"") - 1);
+    p = (u_char *) ngx_escape_json(p, (u_char *) e[3]->str, e[3]->len);
+
+    return ngx_sprintf(p, "\",\"rules\":\"%*s\"}", e[7]->len, e[7]->str);
 }
 
 
@@ -525,17 +719,9 @@ static ngx_int_t
 ngx_http_comment_moderation_editor_publish(ngx_http_request_t *r,
     cm_fields_t *fields)
 {
-    u_char                                   *p;
-    ngx_str_t                                 error, *note, *entry, *args;
-    ngx_uint_t                                n;
-    const cm_field_t                         *f;
-    ngx_http_comment_moderation_draft_t      *draft;
-    ngx_http_comment_moderation_admin_ctx_t  *ctx;
-
-    static const char  *keys[] = {
-        "rules:seq", "rules:versions", "rules:active", "audit", "rules:v:",
-        "rules"
-    };
+    ngx_str_t                             error, *note, entry;
+    cm_rules_bundle_t                     bundle;
+    ngx_http_comment_moderation_draft_t  *draft;
 
     note = ngx_http_comment_moderation_editor_field(r, fields, "note");
     if (note == NULL || note->len == 0) {
@@ -550,9 +736,36 @@ ngx_http_comment_moderation_editor_publish(ngx_http_request_t *r,
         return ngx_http_comment_moderation_editor_failed(r, &error);
     }
 
+    if (ngx_http_comment_moderation_editor_bundle(r, fields, &bundle, &entry)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_comment_moderation_editor_publish_bundle(r, &bundle,
+                                                             &entry, note);
+}
+
+
+/* publish.lua with the files of a rule set that compiled */
+ngx_int_t
+ngx_http_comment_moderation_editor_publish_bundle(ngx_http_request_t *r,
+    cm_rules_bundle_t *bundle, ngx_str_t *entry, ngx_str_t *note)
+{
+    u_char                                   *p;
+    size_t                                    i;
+    ngx_str_t                                *args;
+    ngx_uint_t                                n;
+    ngx_http_comment_moderation_admin_ctx_t  *ctx;
+
+    static const char  *keys[] = {
+        "rules:seq", "rules:versions", "rules:active", "audit", "rules:v:",
+        "rules"
+    };
+
     ctx = ngx_http_comment_moderation_admin_ctx(r);
 
-    args = ngx_palloc(r->pool, (10 + 2 * fields->nfields) * sizeof(ngx_str_t));
+    args = ngx_palloc(r->pool, (10 + 2 * bundle->nfiles) * sizeof(ngx_str_t));
     p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     if (args == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -572,32 +785,21 @@ ngx_http_comment_moderation_editor_publish(ngx_http_request_t *r,
     args[6].len = ngx_sprintf(p, "%T", ngx_time()) - p;
     args[7] = ctx->user;
     args[8] = *note;
-
-    entry = ngx_http_comment_moderation_editor_field(r, fields, "entry");
-    if (entry == NULL) {
-        entry = &args[9];
-        ngx_str_set(entry, "default.rules");
-    }
-
     args[9] = *entry;
     n = 10;
 
-    for (f = fields->fields; f < fields->fields + fields->nfields; f++) {
-        if (f->name_len <= 6 || ngx_strncmp(f->name, "files.", 6) != 0) {
-            continue;
-        }
-
-        args[n].len = f->name_len - 1;          /* "file:" + path */
+    for (i = 0; i < bundle->nfiles; i++) {
+        args[n].len = 5 + bundle->files[i].name_len;     /* "file:" + path */
         args[n].data = ngx_pnalloc(r->pool, args[n].len);
         if (args[n].data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         p = ngx_cpymem(args[n].data, "file:", 5);
-        ngx_memcpy(p, f->name + 6, f->name_len - 6);
+        ngx_memcpy(p, bundle->files[i].name, bundle->files[i].name_len);
 
-        args[n + 1].data = (u_char *) f->value;
-        args[n + 1].len = f->value_len;
+        args[n + 1].data = (u_char *) bundle->files[i].text;
+        args[n + 1].len = bundle->files[i].len;
         n += 2;
     }
 
@@ -791,20 +993,74 @@ ngx_http_comment_moderation_editor_compile(ngx_http_request_t *r,
     cm_fields_t *fields, ngx_http_comment_moderation_draft_t **draft,
     ngx_str_t *error)
 {
-    char                                 *entry, *err;
-    ngx_str_t                            *v;
-    cm_rules_bundle_t                     bundle;
+    ngx_str_t           entry;
+    cm_rules_bundle_t   bundle;
+
+    if (ngx_http_comment_moderation_editor_bundle(r, fields, &bundle, &entry)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_comment_moderation_editor_load(r, &bundle, &entry, draft,
+                                                   error);
+}
+
+
+/* the draft's files and entry, as the body's JSON names them */
+static ngx_int_t
+ngx_http_comment_moderation_editor_bundle(ngx_http_request_t *r,
+    cm_fields_t *fields, cm_rules_bundle_t *bundle, ngx_str_t *entry)
+{
+    ngx_str_t         *v;
+    const cm_field_t  *f;
+
+    bundle->files = ngx_palloc(r->pool, (fields->nfields + 1)
+                                        * sizeof(cm_bundle_file_t));
+    if (bundle->files == NULL) {
+        return NGX_ERROR;
+    }
+
+    bundle->nfiles = 0;
+
+    for (f = fields->fields; f < fields->fields + fields->nfields; f++) {
+        if (f->name_len > 6 && ngx_strncmp(f->name, "files.", 6) == 0) {
+            bundle->files[bundle->nfiles].name = f->name + 6;
+            bundle->files[bundle->nfiles].name_len = f->name_len - 6;
+            bundle->files[bundle->nfiles].text = f->value;
+            bundle->files[bundle->nfiles].len = f->value_len;
+            bundle->nfiles++;
+        }
+    }
+
+    v = ngx_http_comment_moderation_editor_field(r, fields, "entry");
+    if (v) {
+        *entry = *v;
+    } else {
+        ngx_str_set(entry, "default.rules");
+    }
+
+    return NGX_OK;
+}
+
+
+/* a rule set's files compiled as nginx would load them; see above */
+ngx_int_t
+ngx_http_comment_moderation_editor_load(ngx_http_request_t *r,
+    cm_rules_bundle_t *bundle, ngx_str_t *entry,
+    ngx_http_comment_moderation_draft_t **draft, ngx_str_t *error)
+{
+    char                                 *path, *err;
+    size_t                                i;
     cm_rules_source_t                     src;
-    const cm_field_t                     *f;
     ngx_pool_cleanup_t                   *cln;
     ngx_http_comment_moderation_draft_t  *d;
 
     err = ngx_pcalloc(r->pool, NGX_HTTP_CM_EDITOR_ERR);
-    bundle.files = ngx_palloc(r->pool, (fields->nfields + 1)
-                                       * sizeof(cm_bundle_file_t));
+    path = ngx_pnalloc(r->pool, entry->len + 1);
     cln = ngx_pool_cleanup_add(r->pool,
                                sizeof(ngx_http_comment_moderation_draft_t));
-    if (err == NULL || bundle.files == NULL || cln == NULL) {
+    if (err == NULL || path == NULL || cln == NULL) {
         return NGX_ERROR;
     }
 
@@ -812,58 +1068,35 @@ ngx_http_comment_moderation_editor_compile(ngx_http_request_t *r,
     ngx_memzero(d, sizeof(ngx_http_comment_moderation_draft_t));
     cln->handler = ngx_http_comment_moderation_editor_free;
 
-    bundle.nfiles = 0;
-
-    for (f = fields->fields; f < fields->fields + fields->nfields; f++) {
-        if (f->name_len > 6 && ngx_strncmp(f->name, "files.", 6) == 0) {
-
-            /* cm-rules export writes these names under a folder */
-            if (!ngx_http_comment_moderation_editor_safe_name(
-                                   (u_char *) f->name + 6, f->name_len - 6))
-            {
-                error->data = (u_char *) err;
-                error->len = ngx_snprintf(error->data,
-                                          NGX_HTTP_CM_EDITOR_ERR,
-                                          "unsafe file name in the rule "
-                                          "set: \"%*s\"",
-                                          ngx_min(f->name_len - 6, 200),
-                                          f->name + 6)
-                             - error->data;
-                return NGX_DECLINED;
-            }
-
-            bundle.files[bundle.nfiles].name = f->name + 6;
-            bundle.files[bundle.nfiles].name_len = f->name_len - 6;
-            bundle.files[bundle.nfiles].text = f->value;
-            bundle.files[bundle.nfiles].len = f->value_len;
-            bundle.nfiles++;
-        }
-    }
-
     error->data = (u_char *) err;
 
-    if (bundle.nfiles == 0) {
+    if (bundle->nfiles == 0) {
         error->len = ngx_sprintf(error->data, "the draft has no \"files\"")
                      - error->data;
         return NGX_DECLINED;
     }
 
-    v = ngx_http_comment_moderation_editor_field(r, fields, "entry");
-    entry = ngx_pnalloc(r->pool, v ? v->len + 1 : sizeof("default.rules"));
-    if (entry == NULL) {
-        return NGX_ERROR;
+    /* cm-rules export writes these names under a folder */
+    for (i = 0; i < bundle->nfiles; i++) {
+        if (!ngx_http_comment_moderation_editor_safe_name(
+                        (u_char *) bundle->files[i].name,
+                        bundle->files[i].name_len))
+        {
+            error->len = ngx_snprintf(error->data, NGX_HTTP_CM_EDITOR_ERR,
+                                      "unsafe file name in the rule set: "
+                                      "\"%*s\"",
+                                      ngx_min(bundle->files[i].name_len, 200),
+                                      bundle->files[i].name)
+                         - error->data;
+            return NGX_DECLINED;
+        }
     }
 
-    if (v) {
-        ngx_cpystrn((u_char *) entry, v->data, v->len + 1);
-    } else {
-        ngx_cpystrn((u_char *) entry, (u_char *) "default.rules",
-                    sizeof("default.rules"));
-    }
+    ngx_cpystrn((u_char *) path, entry->data, entry->len + 1);
 
-    src = cm_rules_bundle_source(&bundle);
+    src = cm_rules_bundle_source(bundle);
 
-    d->rules = cm_rules_load(&src, entry, err, NGX_HTTP_CM_EDITOR_ERR);
+    d->rules = cm_rules_load(&src, path, err, NGX_HTTP_CM_EDITOR_ERR);
     if (d->rules != NULL) {
         d->engine = cm_engine_compile(d->rules, err, NGX_HTTP_CM_EDITOR_ERR);
     }
@@ -901,7 +1134,7 @@ ngx_http_comment_moderation_editor_judge(ngx_http_request_t *r,
 
 
 /* {"ok": false, "error": "FILE:LINE: why"}: the editor fixes the draft */
-static ngx_int_t
+ngx_int_t
 ngx_http_comment_moderation_editor_failed(ngx_http_request_t *r,
     ngx_str_t *error)
 {
@@ -955,7 +1188,7 @@ ngx_http_comment_moderation_editor_field(ngx_http_request_t *r,
 
 
 /* "<prefix><name>" */
-static ngx_int_t
+ngx_int_t
 ngx_http_comment_moderation_editor_key(ngx_http_request_t *r,
     const char *name, ngx_str_t *key)
 {
@@ -1023,7 +1256,7 @@ ngx_http_comment_moderation_editor_versioned(ngx_http_request_t *r,
 }
 
 
-static void
+void
 ngx_http_comment_moderation_editor_finish(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *json)
 {

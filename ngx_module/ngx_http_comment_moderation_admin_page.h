@@ -14,6 +14,7 @@ typedef struct {
 } ngx_http_comment_moderation_admin_file_t;
 
 #include "ngx_http_comment_moderation_admin_page_index_html.h"
+#include "ngx_http_comment_moderation_admin_page_makerule_js.h"
 #include "ngx_http_comment_moderation_admin_page_review_css.h"
 #include "ngx_http_comment_moderation_admin_page_review_js.h"
 #include "ngx_http_comment_moderation_admin_page_rules_js.h"
@@ -23,6 +24,8 @@ static ngx_http_comment_moderation_admin_file_t
     ngx_http_comment_moderation_admin_files[] = {
     { ngx_string("index.html"), ngx_string("text/html; charset=utf-8"),
       ngx_string(ngx_http_comment_moderation_admin_index_html) },
+    { ngx_string("makerule.js"), ngx_string("text/javascript; charset=utf-8"),
+      ngx_string(ngx_http_comment_moderation_admin_makerule_js) },
     { ngx_string("review.css"), ngx_string("text/css; charset=utf-8"),
       ngx_string(ngx_http_comment_moderation_admin_review_css) },
     { ngx_string("review.js"), ngx_string("text/javascript; charset=utf-8"),

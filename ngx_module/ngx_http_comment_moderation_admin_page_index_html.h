@@ -7,7 +7,7 @@
 #define _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_INDEX_HTML_INCLUDED_
 
 
-/* index.html, 8399 bytes */
+/* index.html, 8746 bytes */
 static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "<!doctype html>\n<html lang=\"id\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -74,7 +74,8 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "      <table class=\"rules-table\" id=\"rules-table\">\n"
     "        <thead><tr id=\"rules-head\"></tr></thead>\n"
     "        <tbody id=\"rules-body\"></tbody>\n      </table>\n"
-    "    </div>\n  </section>\n\n  <section class=\"panel\" id=\"rules-edit\">\n"
+    "    </div>\n    <div class=\"result\" id=\"shadow-result\"></div>\n"
+    "  </section>\n\n  <section class=\"panel\" id=\"rules-edit\">\n"
     "    <div class=\"panel-head\">\n      <h2 data-t=\"r.edit\">Ubah aturan</h2>\n"
     "      <select id=\"rules-file\" aria-label=\"file\"></select>\n"
     "      <button type=\"button\" class=\"btn\" id=\"rules-revert\" data-t=\"r.revert\">Batalkan per"
@@ -94,9 +95,12 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "          <input type=\"text\" id=\"try-name\" data-tp=\"r.try.name\" placeholder=\"Nama (opsion"
     "al)\">\n          <input type=\"text\" id=\"try-email\" data-tp=\"r.try.email\" placeholder=\"Em"
     "ail (opsional)\">\n          <input type=\"text\" id=\"try-ip\" data-tp=\"r.try.ip\" placeholder"
-    "=\"IP (opsional)\">\n        </div>\n        <button type=\"submit\" class=\"btn\" id=\"try-run\""
-    " data-t=\"r.try.run\">Coba dengan draf</button>\n"
-    "      </form>\n      <div class=\"result\" id=\"try-result\"></div>\n"
+    "=\"IP (opsional)\">\n        </div>\n        <div class=\"row\">\n"
+    "          <input type=\"text\" id=\"try-article\" data-tp=\"r.try.article\" placeholder=\"Artike"
+    "l (opsional)\">\n          <input type=\"text\" id=\"try-section\" data-tp=\"r.try.section\" pla"
+    "ceholder=\"Rubrik (opsional), mis. pemilu\">\n        </div>\n"
+    "        <button type=\"submit\" class=\"btn\" id=\"try-run\" data-t=\"r.try.run\">Coba dengan dr"
+    "af</button>\n      </form>\n      <div class=\"result\" id=\"try-result\"></div>\n"
     "    </section>\n\n    <section class=\"panel\" id=\"rules-backtest\">\n"
     "      <h2 data-t=\"r.bt\">Uji pada komentar lalu</h2>\n"
     "      <form id=\"bt-form\" class=\"row\" autocomplete=\"off\">\n"
@@ -124,7 +128,8 @@ static const u_char  ngx_http_comment_moderation_admin_index_html[] =
     "    <h2 id=\"help-title\" data-t=\"help.title\">Pintasan papan ketik</h2>\n"
     "    <dl class=\"keys\" id=\"keys\"></dl>\n    <p class=\"hint\" data-t=\"help.close\">Tekan Esc "
     "atau ? untuk menutup.</p>\n  </div>\n</div>\n\n<script src=\"rules.js\"></script>\n"
-    "<script src=\"review.js\"></script>\n</body>\n</html>\n";
+    "<script src=\"makerule.js\"></script>\n<script src=\"review.js\"></script>\n"
+    "</body>\n</html>\n";
 
 
 #endif /* _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_INDEX_HTML_INCLUDED_ */

@@ -7,7 +7,7 @@
 #define _NGX_HTTP_COMMENT_MODERATION_ADMIN_PAGE_REVIEW_CSS_INCLUDED_
 
 
-/* review.css, 20205 bytes */
+/* review.css, 20820 bytes */
 static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "/* The moderators' review page: quiet, dense, readable for hours. */\n"
     ":root {\n  --ink: #1c1f24;\n  --muted: #646b75;\n"
@@ -136,6 +136,14 @@ static const u_char  ngx_http_comment_moderation_admin_review_css[] =
     "}\n\n.history h3 { margin: 0 0 6px; font-size: 12px; text-transform: uppercase; letter-spacing: "
     ".05em; color: var(--muted); }\n.history h4 { margin: 8px 0 4px; font-size: 12px; color: var(--mu"
     "ted); }\n.history .details { grid-column: 1 / -1; }\n"
+    ".section { color: var(--muted); }\n\n/* \"make a rule from this\" (makerule.js) */\n"
+    ".dialog.makerule { width: 720px; }\n.mk-text { padding: 8px 10px; border-left: 3px solid var(--l"
+    "ine); background: #f7f8fa; white-space: pre-wrap; }\n"
+    ".makerule .row { margin-bottom: 8px; }\n.mk-field { display: inline-flex; align-items: center; g"
+    "ap: 6px; }\n.mk-field input[type=\"text\"] { min-width: 260px; }\n"
+    ".mk-field input[type=\"number\"] { width: 64px; }\n"
+    ".mk-rule { margin: 4px 0 8px; padding: 6px 8px; background: #fff; border: 1px solid var(--line);"
+    " border-radius: 4px; white-space: pre-wrap; }\n.mk-matches .btn { margin: 8px 8px 0 0; }\n"
     ".stats { display: flex; flex-wrap: wrap; gap: 4px 12px; margin: 0; }\n"
     ".stat.rejected b, .stat.blocked { color: var(--no); }\n"
     ".stat.approved b, .stat.accepted b, .stat.trusted { color: var(--ok); }\n"

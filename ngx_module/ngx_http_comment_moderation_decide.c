@@ -308,49 +308,81 @@ cm_decision_name(cm_decision_e d)
 }
 
 
-/* the thresholds: the set's, or stricter ones for the comment's article */
+/*
+ * The override of a section or article named in "threshold ... for", or
+ * NULL.  An article's entry is looked up among the articles only, a
+ * section's among the sections.
+ */
+static const cm_article_threshold_t *
+cm_decide_override(const cm_rules_t *rules, unsigned section,
+    const char *value, size_t len)
+{
+    size_t                         i;
+    const cm_article_threshold_t  *a;
+
+    if (value == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < rules->narticles; i++) {
+        a = &rules->articles[i];
+
+        if (a->section == section && a->len == len
+            && memcmp(a->article, value, len) == 0)
+        {
+            return a;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The thresholds: the set's, then the comment's section's, then its
+ * article's: the article is the more specific, so a threshold it sets wins
+ * over the section's; one it leaves alone comes from the section.
+ */
 static void
 cm_decide_score(const cm_rules_t *rules, cm_result_t *res)
 {
     int                            queue_at, reject_at;
-    size_t                         i;
-    const char                    *which;
-    const cm_article_threshold_t  *a;
+    char                           which[64];
+    const cm_article_threshold_t  *a, *s;
 
     queue_at = rules->queue_at;
     reject_at = rules->reject_at;
-    which = "";
+    which[0] = '\0';
 
-    for (i = 0; res->article != NULL && i < rules->narticles; i++) {
-        a = &rules->articles[i];
+    s = cm_decide_override(rules, 1, res->section, res->section_len);
+    a = cm_decide_override(rules, 0, res->article, res->article_len);
 
-        if (a->len == res->article_len
-            && memcmp(a->article, res->article, a->len) == 0)
-        {
-            queue_at = a->queue_at ? a->queue_at : queue_at;
-            reject_at = a->reject_at ? a->reject_at : reject_at;
-            which = a->article;
-            break;
-        }
+    if (s != NULL) {
+        queue_at = s->queue_at ? s->queue_at : queue_at;
+        reject_at = s->reject_at ? s->reject_at : reject_at;
+        snprintf(which, sizeof(which), " (section %.40s)", s->article);
+    }
+
+    if (a != NULL) {
+        queue_at = a->queue_at ? a->queue_at : queue_at;
+        reject_at = a->reject_at ? a->reject_at : reject_at;
+        snprintf(which, sizeof(which), " (article %.40s)", a->article);
     }
 
     if (res->score >= reject_at) {
         res->decision = CM_DECISION_REJECT;
         snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d >= reject %d%s%.40s%s", res->score, reject_at,
-                 which[0] ? " (article " : "", which, which[0] ? ")" : "");
+                 "score %d >= reject %d%s", res->score, reject_at, which);
 
     } else if (res->score >= queue_at) {
         res->decision = CM_DECISION_QUEUE;
         snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d >= queue %d%s%.40s%s", res->score, queue_at,
-                 which[0] ? " (article " : "", which, which[0] ? ")" : "");
+                 "score %d >= queue %d%s", res->score, queue_at, which);
 
     } else {
         res->decision = CM_DECISION_ACCEPT;
         snprintf(res->reason_buf, sizeof(res->reason_buf),
-                 "score %d < queue %d%s%.40s%s", res->score, queue_at,
-                 which[0] ? " (article " : "", which, which[0] ? ")" : "");
+                 "score %d < queue %d%s", res->score, queue_at, which);
     }
 }
 

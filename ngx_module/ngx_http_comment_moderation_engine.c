@@ -465,9 +465,11 @@ cm_engine_match(const cm_engine_t *engine, const cm_input_t *in,
         return rc;
     }
 
-    /* for the thresholds of stricter articles, when deciding */
+    /* for the thresholds of stricter articles and sections, when deciding */
     res->article = in->value[CM_FIELD_ARTICLE];
     res->article_len = in->len[CM_FIELD_ARTICLE];
+    res->section = in->value[CM_FIELD_SECTION];
+    res->section_len = in->len[CM_FIELD_SECTION];
 
     return cm_engine_scan(engine, a, res);
 }

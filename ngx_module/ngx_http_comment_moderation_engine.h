@@ -107,6 +107,9 @@ typedef struct {
     const char           *article;           /* the input's, for the
                                                 articles' thresholds */
     size_t                article_len;
+    const char           *section;           /* the input's, for the
+                                                sections' thresholds */
+    size_t                section_len;
 
     int                   score;             /* sum of contributions */
     cm_decision_e         decision;

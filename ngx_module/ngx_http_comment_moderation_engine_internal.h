@@ -29,7 +29,8 @@
                               | CM_FIELD_BIT(CM_FIELD_NAME)                   \
                               | CM_FIELD_BIT(CM_FIELD_EMAIL)                  \
                               | CM_FIELD_BIT(CM_FIELD_URL)                    \
-                              | CM_FIELD_BIT(CM_FIELD_ARTICLE))
+                              | CM_FIELD_BIT(CM_FIELD_ARTICLE)                \
+                              | CM_FIELD_BIT(CM_FIELD_SECTION))
 
 
 /* the views regexes read: raw, folded, deleet (cm_engine_views[]) */

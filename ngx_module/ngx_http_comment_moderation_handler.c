@@ -591,7 +591,7 @@ ngx_http_comment_moderation_input(ngx_http_request_t *r,
     cm_input_t *in, const char **error)
 {
     size_t             j;
-    ngx_str_t          user;
+    ngx_str_t          user, section;
     ngx_uint_t         i;
     ngx_table_elt_t   *h;
     const cm_field_t  *f;
@@ -606,7 +606,8 @@ ngx_http_comment_moderation_input(ngx_http_request_t *r,
         f = &fields->fields[j];
 
         for (i = 0; i < NGX_HTTP_CM_BODY_ROLES; i++) {
-            if (f->name_len != cmlcf->field[i].len
+            if (cmlcf->field[i].len == 0    /* a role not in the body */
+                || f->name_len != cmlcf->field[i].len
                 || ngx_strncmp(f->name, cmlcf->field[i].data, f->name_len) != 0)
             {
                 continue;
@@ -651,6 +652,22 @@ ngx_http_comment_moderation_input(ngx_http_request_t *r,
         if (user.len) {
             in->value[CM_FIELD_USER] = (char *) user.data;
             in->len[CM_FIELD_USER] = user.len;
+        }
+    }
+
+    /*
+     * The site's configuration knows its sections better than a form field
+     * a reader could change: a non-empty comment_moderation_section wins
+     * over the body's section= field; an empty one leaves the body's.
+     */
+    if (cmlcf->section != NULL) {
+        if (ngx_http_complex_value(r, cmlcf->section, &section) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (section.len) {
+            in->value[CM_FIELD_SECTION] = (char *) section.data;
+            in->len[CM_FIELD_SECTION] = section.len;
         }
     }
 

@@ -15,7 +15,7 @@
     "-- read, so they run on one Redis (or a Sentinel's master), not a Cluster.\n" \
     "local P = ARGV[1]\n" \
     "\n" \
-    "local SUMMARY = {'id', 'state', 'time', 'article', 'name', 'email', 'url',\n" \
+    "local SUMMARY = {'id', 'state', 'time', 'article', 'section', 'name', 'email', 'url',\n" \
     "                 'ip', 'text', 'score', 'rules', 'reason', 'spans', 'error',\n" \
     "                 'status', 'moderator', 'decided'}\n" \
     "local NUMBERS = {time = true, score = true, decided = true, status = true,\n" \
@@ -425,6 +425,31 @@ static const char  ngx_http_comment_moderation_lua_admin_diff[] =
     "return {200, '{\"from\":' .. tonumber(from) .. ',\"to\":' .. tonumber(to)\n"
     "             .. ',\"files\":' .. json_array(out) .. '}'}\n";
 
+static const char  ngx_http_comment_moderation_lua_admin_files[] =
+    NGX_HTTP_CM_LUA_ADMIN_LIB
+    "-- The active published rule set's files, for a shadow rule promoted on the\n"
+    "-- server (api/rules/promote).\n"
+    "-- ARGV[1] P\n"
+    "-- Returns {} when nothing is published yet, else {version, entry, path,\n"
+    "-- text, path, text, ...}.\n"
+    "local n = redis.call('GET', P .. 'rules:active')\n"
+    "if not n then\n"
+    "  return {}\n"
+    "end\n"
+    "\n"
+    "local flat = redis.call('HGETALL', P .. 'rules:v:' .. n)\n"
+    "local out = {n, 'default.rules'}\n"
+    "for i = 1, #flat, 2 do\n"
+    "  local k = flat[i]\n"
+    "  if k:sub(1, 5) == 'file:' then\n"
+    "    out[#out + 1] = k:sub(6)\n"
+    "    out[#out + 1] = flat[i + 1]\n"
+    "  elseif k == '@entry' then\n"
+    "    out[2] = flat[i + 1]\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
 static const char  ngx_http_comment_moderation_lua_admin_handoff[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- The next action handed to nginx through Redis (scripts/cm-review without\n"
@@ -591,20 +616,25 @@ static const char  ngx_http_comment_moderation_lua_admin_sample[] =
     NGX_HTTP_CM_LUA_ADMIN_LIB
     "-- The last stored comments, for a backtest of a draft rule set: pending,\n"
     "-- rejected, approved and the sample of accepted ones, newest first, at\n"
-    "-- most ARGV[2] of each.\n"
-    "-- ARGV[1] P   ARGV[2] limit\n"
-    "-- Returns a flat array: id, state, moderator, text, name, email, url, rules\n"
-    "-- for each comment.\n"
+    "-- most ARGV[2] of each; or (ARGV[3], for the matches of a draft rule) the\n"
+    "-- comments of that one state only.\n"
+    "-- ARGV[1] P   ARGV[2] limit   ARGV[3] a state, or '' for all four\n"
+    "-- Returns a flat array: id, state, moderator, text, name, email, url, rules,\n"
+    "-- article, section for each comment.\n"
     "local limit = tonumber(ARGV[2]) or 200\n"
+    "local states = {'pending', 'rejected', 'approved', 'accepted'}\n"
+    "if ARGV[3] and ARGV[3] ~= '' then\n"
+    "  states = {ARGV[3]}\n"
+    "end\n"
     "local out = {}\n"
-    "for _, state in ipairs({'pending', 'rejected', 'approved', 'accepted'}) do\n"
+    "for _, state in ipairs(states) do\n"
     "  for _, id in ipairs(redis.call('ZREVRANGE', P .. 'q:' .. state, 0,\n"
     "                                 limit - 1)) do\n"
     "    local v = redis.call('HMGET', P .. 'c:' .. id, 'state', 'moderator', 'text',\n"
-    "                         'name', 'email', 'url', 'rules')\n"
+    "                         'name', 'email', 'url', 'rules', 'article', 'section')\n"
     "    if v[1] then\n"
     "      out[#out + 1] = id\n"
-    "      for i = 1, 7 do out[#out + 1] = v[i] or '' end\n"
+    "      for i = 1, 9 do out[#out + 1] = v[i] or '' end\n"
     "    end\n"
     "  end\n"
     "end\n"

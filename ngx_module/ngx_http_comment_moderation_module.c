@@ -73,13 +73,17 @@ static ngx_str_t  ngx_http_comment_moderation_message_names[] = {
 };
 
 
-/* default body field name of each role (text, name, email, url, article) */
+/*
+ * default body field name of each role (text, name, email, url, article,
+ * section); the section has none: only a site that sends one names it
+ */
 static ngx_str_t  ngx_http_comment_moderation_default_fields[] = {
     ngx_string("comment"),
     ngx_string("name"),
     ngx_string("email"),
     ngx_string("url"),
-    ngx_string("article_id")
+    ngx_string("article_id"),
+    ngx_null_string
 };
 
 
@@ -111,6 +115,13 @@ static ngx_command_t  ngx_http_comment_moderation_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_comment_moderation_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("comment_moderation_section"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_comment_moderation_loc_conf_t, section),
       NULL },
 
     { ngx_string("comment_moderation_max_body"),
@@ -570,6 +581,7 @@ ngx_http_comment_moderation_create_loc_conf(ngx_conf_t *cf)
      *     conf->rule_set = NULL;
      *     conf->field[] = { 0, NULL };
      *     conf->user = NULL;
+     *     conf->section = NULL;
      *     conf->message[] = { 0, NULL };
      *     conf->admin = 0;
      *     conf->admin_user = NULL;
@@ -613,6 +625,10 @@ ngx_http_comment_moderation_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     if (conf->user == NULL) {
         conf->user = prev->user;
+    }
+
+    if (conf->section == NULL) {
+        conf->section = prev->section;
     }
 
     if (conf->admin_user == NULL) {
@@ -819,7 +835,7 @@ ngx_http_comment_moderation_fields(ngx_conf_t *cf, ngx_command_t *cmd,
         if (role >= NGX_HTTP_CM_BODY_ROLES) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "unknown role in \"%V\" (roles are: text, name, "
-                               "email, url, article)", &value[i]);
+                               "email, url, article, section)", &value[i]);
             return NGX_CONF_ERROR;
         }
 

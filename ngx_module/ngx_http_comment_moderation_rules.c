@@ -452,12 +452,16 @@ cm_stmt_threshold(cm_rules_parser_t *p, cm_rules_stmt_t *st)
 }
 
 
-/* "for article ID, ID ...": the threshold of those articles only */
+/*
+ * "for article ID, ID ..." or "for section NAME, ...": the threshold of
+ * those articles, or of the comments in those sections, only
+ */
 static int
 cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st, int which,
     int value)
 {
     size_t                   i;
+    unsigned                 section;
     cm_rules_t              *rules = p->rules;
     cm_article_threshold_t  *a;
     const cm_rules_token_t  *f, *k, *id, *c;
@@ -468,10 +472,17 @@ cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st, int which,
         return CM_RULES_ERROR;
     }
 
-    if (k->len != 7 || memcmp(k->text, "article", 7) != 0) {
+    if (k->len == 7 && memcmp(k->text, "article", 7) == 0) {
+        section = 0;
+
+    } else if (k->len == 7 && memcmp(k->text, "section", 7) == 0) {
+        section = 1;
+
+    } else {
         return cm_rules_error(p, st->file, k->line,
-                              "\"for\" takes article ids, as in threshold "
-                              "queue 3 for article 101, 102");
+                              "\"for\" takes article ids or sections, as in "
+                              "threshold queue 3 for article 101, 102 or "
+                              "threshold queue 3 for section pemilu");
     }
 
     for ( ;; ) {
@@ -481,7 +492,8 @@ cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st, int which,
         }
 
         for (i = 0; i < rules->narticles; i++) {
-            if (rules->articles[i].len == id->len
+            if (rules->articles[i].section == section
+                && rules->articles[i].len == id->len
                 && memcmp(rules->articles[i].article, id->text, id->len) == 0)
             {
                 break;
@@ -505,6 +517,7 @@ cm_threshold_articles(cm_rules_parser_t *p, cm_rules_stmt_t *st, int which,
             }
 
             a->len = id->len;
+            a->section = section;
             rules->narticles++;
         }
 
@@ -579,8 +592,9 @@ cm_thresholds_check(cm_rules_parser_t *p)
 
         if (queue_at >= reject_at) {
             return cm_rules_error(p, a->file, a->line,
-                                  "for article %s, threshold queue %d must "
+                                  "for %s %s, threshold queue %d must "
                                   "be less than threshold reject %d",
+                                  a->section ? "section" : "article",
                                   a->article, queue_at, reject_at);
         }
     }

@@ -45,6 +45,8 @@ typedef enum {
     CM_FIELD_EMAIL,             /* email */
     CM_FIELD_URL,               /* url */
     CM_FIELD_ARTICLE,           /* article */
+    CM_FIELD_SECTION,           /* section (comment_moderation_section, or
+                                   the body's section= field) */
     CM_FIELD_IP,                /* ip (client address, after realip) */
     CM_FIELD_USER_AGENT,        /* user-agent */
     CM_FIELD_REFERER,           /* referer */
@@ -189,10 +191,12 @@ typedef enum {
 } cm_regex_error_e;
 
 
-/* "threshold queue 3 for article 101, 102": stricter coverage */
+/* "threshold queue 3 for article 101, 102" (or "for section pemilu"):
+   stricter coverage */
 typedef struct {
-    char            *article;
+    char            *article;       /* the article id, or the section */
     size_t           len;
+    unsigned         section;       /* 1: "for section" */
     int              queue_at;      /* 0: the set's */
     int              reject_at;     /* 0: the set's */
     const char      *file;          /* where, for errors */
@@ -247,6 +251,14 @@ cm_rules_t *cm_rules_load(const cm_rules_source_t *src, const char *path,
     char *err, size_t err_len);
 
 void cm_rules_free(cm_rules_t *rules);
+
+/*
+ * A rule file's text with the "shadow" key of rule NAME taken out (to
+ * promote the rule): *out malloc'ed, NUL-terminated.  CM_RULES_OK (0), or
+ * -1 with err saying why: no such rule, not a shadow, a broken file.
+ */
+int cm_rules_unshadow(const char *file, const char *text, size_t len,
+    const char *name, char **out, size_t *out_len, char *err, size_t err_len);
 
 /* "text", "email", ...; CM_FIELD_N if unknown */
 cm_field_e cm_field_by_name(const char *name, size_t len);

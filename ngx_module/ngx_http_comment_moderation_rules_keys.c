@@ -29,6 +29,7 @@ static const cm_rules_keyword_t  cm_fields[] = {
     { "email",       CM_FIELD_EMAIL },
     { "url",         CM_FIELD_URL },
     { "article",     CM_FIELD_ARTICLE },
+    { "section",     CM_FIELD_SECTION },
     { "ip",          CM_FIELD_IP },
     { "user-agent",  CM_FIELD_USER_AGENT },
     { "referer",     CM_FIELD_REFERER },

@@ -755,3 +755,136 @@ cm_rules_stmt_end(cm_rules_parser_t *p, cm_rules_stmt_t *st)
                           cm_rules_show_tok(t),
                           cm_rules_show_tok(&st->tok[0]));
 }
+
+
+/* --- promoting a shadow rule ---------------------------------------------- */
+
+/*
+ * The "shadow" key among the statement's tokens: an unquoted word "shadow"
+ * that is no list item (no comma next to it) and no value of "words";
+ * NULL if none.
+ */
+static const cm_rules_token_t *
+cm_shadow_key(const cm_rules_stmt_t *st)
+{
+    size_t                   i;
+    const cm_rules_token_t  *t;
+
+    for (i = 2; i < st->ntok; i++) {
+        t = &st->tok[i];
+
+        if (t->type != CM_RULES_WORD || !cm_rules_tok_is(t, "shadow")) {
+            continue;
+        }
+
+        if (st->tok[i - 1].type == CM_RULES_COMMA
+            || cm_rules_tok_is(&st->tok[i - 1], "words")
+            || (i + 1 < st->ntok && st->tok[i + 1].type == CM_RULES_COMMA))
+        {
+            continue;
+        }
+
+        return t;
+    }
+
+    return NULL;
+}
+
+
+int
+cm_rules_unshadow(const char *file, const char *text, size_t len,
+    const char *name, char **out, size_t *out_len, char *err, size_t err_len)
+{
+    int                      rc;
+    char                    *o;
+    const char              *from, *to, *bol, *eol;
+    cm_rules_reader_t        rd;
+    cm_rules_stmt_t          st;
+    cm_rules_parser_t        p;
+    cm_rules_token_t         key;
+    const cm_rules_token_t  *t;
+
+    memset(&p, 0, sizeof(cm_rules_parser_t));
+    memset(&st, 0, sizeof(cm_rules_stmt_t));
+    p.err = err;
+    p.err_len = err_len;
+    st.file = file;
+    t = NULL;
+
+    cm_rules_reader_init(&rd, text, len);
+
+    for ( ;; ) {
+        rc = cm_rules_next_statement(&p, &rd, &st);
+        if (rc != 1) {
+            break;
+        }
+
+        if (st.ntok >= 2 && cm_rules_tok_is(&st.tok[0], "rule")
+            && st.tok[1].len == strlen(name)
+            && memcmp(st.tok[1].text, name, st.tok[1].len) == 0)
+        {
+            t = cm_shadow_key(&st);
+            break;
+        }
+    }
+
+    /* the key outlives the statement's tokens */
+    if (t != NULL) {
+        key = *t;
+        t = &key;
+    }
+
+    free(st.tok);
+
+    if (rc == CM_RULES_ERROR) {
+        return CM_RULES_ERROR;
+    }
+
+    if (rc != 1) {
+        return cm_rules_error(&p, file, 0, "no rule \"%s\"", name);
+    }
+
+    if (t == NULL) {
+        return cm_rules_error(&p, file, st.line, "rule %s is not a shadow",
+                              name);
+    }
+
+    /* the word and the blanks before it; its line, if nothing else is on
+       it; if a comment is, the comment stays where it was */
+    from = t->text;
+    to = t->text + t->len;
+
+    while (from > text && (from[-1] == ' ' || from[-1] == '\t')) {
+        from--;
+    }
+
+    bol = from;
+    eol = to;
+
+    while (eol < text + len && (*eol == ' ' || *eol == '\t' || *eol == '\r')) {
+        eol++;
+    }
+
+    if ((bol == text || bol[-1] == '\n')
+        && (eol == text + len || *eol == '\n'))
+    {
+        to = (eol < text + len) ? eol + 1 : eol;
+
+    } else if ((bol == text || bol[-1] == '\n') && *eol == '#') {
+        from = t->text;
+        to = eol;
+    }
+
+    o = malloc(len - (size_t) (to - from) + 1);
+    if (o == NULL) {
+        return cm_rules_error(&p, file, 0, "out of memory");
+    }
+
+    memcpy(o, text, (size_t) (from - text));
+    memcpy(o + (from - text), to, (size_t) (text + len - to));
+    *out_len = len - (size_t) (to - from);
+    o[*out_len] = '\0';
+    *out = o;
+
+    return CM_RULES_OK;
+}

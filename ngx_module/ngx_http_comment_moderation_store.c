@@ -387,9 +387,10 @@ ngx_http_comment_moderation_keep_args(ngx_http_request_t *r,
     ngx_http_comment_moderation_idents_t     *id;
     ngx_http_comment_moderation_main_conf_t  *cmcf;
 
-    static const char  *names[] = {
-        "text", "name", "email", "url", "article", "ip", "user_agent",
-        "referer", "user"
+    /* in cm_field_e order, one per field */
+    static const char  *names[CM_FIELD_N + 1] = {
+        "text", "name", "email", "url", "article", "section", "ip",
+        "user_agent", "referer", "user", NULL
     };
 
 

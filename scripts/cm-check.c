@@ -5,7 +5,8 @@
  * for data evaluation.
  *
  *   scripts/cm-check --rules PATH [--name N] [--email E] [--url U] [--ip A]
- *                    [--article ID] [--user-agent UA] [--referer R]
+ *                    [--article ID] [--section S] [--user-agent UA]
+ *                    [--referer R]
  *                    [--user ID] [--facts FACTS] [--json] [--stats]
  *                    [--batch [--nul]]
  *
@@ -16,8 +17,15 @@
  * limit.author.60s=11"; what is not given is 0.  "--facts unknown" is Redis
  * not answering; without --facts, Redis is not configured (the same).
  *
- * Exit status: 0; 1 when the comment is not valid UTF-8; 2 for a usage
- * error or a broken rule set ("FILE:LINE: reason").
+ *   scripts/cm-check --rules PATH --promote NAME
+ *
+ * --promote takes the "shadow" key of rule NAME out of its file, in place
+ * (what scripts/cm-rules promote publishes; the module's api/rules/promote
+ * does the same with the same function).
+ *
+ * Exit status: 0; 1 when the comment is not valid UTF-8, or the rule to
+ * promote is not there or not a shadow; 2 for a usage error or a broken
+ * rule set ("FILE:LINE: reason").
  */
 
 #include <stdio.h>
@@ -36,6 +44,7 @@
 typedef struct {
     const char   *rules;
     const char   *facts_spec;   /* --facts */
+    const char   *promote;      /* --promote NAME */
     cm_facts_t    facts;
     cm_facts_t   *with;         /* &facts with --facts, else NULL */
     cm_input_t    in;
@@ -55,12 +64,14 @@ static const struct {
     { "--url",        CM_FIELD_URL },
     { "--ip",         CM_FIELD_IP },
     { "--article",    CM_FIELD_ARTICLE },
+    { "--section",    CM_FIELD_SECTION },
     { "--user-agent", CM_FIELD_USER_AGENT },
     { "--referer",    CM_FIELD_REFERER },
     { "--user",       CM_FIELD_USER },
 };
 
 
+static int cm_check_promote(cm_rules_t *rules, const char *name);
 static int cm_check_args(int argc, char **argv, cm_check_opts_t *o);
 static int cm_check_facts(const cm_engine_t *engine, cm_check_opts_t *o);
 static int cm_check_fact(const cm_engine_t *engine, char *name, long value,
@@ -91,10 +102,11 @@ main(int argc, char **argv)
         fprintf(stderr,
                 "usage: cm-check --rules PATH [--name N] [--email E] "
                 "[--url U] [--ip A]\n"
-                "                [--article ID] [--user-agent UA] "
+                "                [--article ID] [--section S] [--user-agent UA] "
                 "[--referer R] [--user ID]\n"
                 "                [--facts FACTS] [--json] [--stats] "
                 "[--batch [--nul]] < comment\n"
+                "       cm-check --rules PATH --promote NAME\n"
                 "FACTS: what Redis would know, as IDENT.COUNTER=N and "
                 "limit.IDENT.WINDOW=N,\n"
                 "  e.g. \"author.seen=0,author.approved=3,"
@@ -112,6 +124,12 @@ main(int argc, char **argv)
     if (rules == NULL) {
         fprintf(stderr, "%s\n", err);
         return 2;
+    }
+
+    if (o.promote) {
+        rc = cm_check_promote(rules, o.promote);
+        cm_rules_free(rules);
+        return rc;
     }
 
     t1 = cm_check_now_us();
@@ -192,6 +210,11 @@ cm_check_args(int argc, char **argv, cm_check_opts_t *o)
             continue;
         }
 
+        if (strcmp(argv[i], "--promote") == 0) {
+            o->promote = argv[++i];
+            continue;
+        }
+
         for (k = 0; k < sizeof(cm_check_fields) / sizeof(cm_check_fields[0]);
              k++)
         {
@@ -208,6 +231,66 @@ cm_check_args(int argc, char **argv, cm_check_opts_t *o)
     }
 
     return (o->rules == NULL || (o->nul && !o->batch)) ? -1 : 0;
+}
+
+
+/* --promote: the rule's file rewritten without its "shadow" */
+static int
+cm_check_promote(cm_rules_t *rules, const char *name)
+{
+    int                   rc;
+    char                 *text, *out, err[512];
+    size_t                i, len, out_len;
+    FILE                 *f;
+    const cm_rule_def_t  *def;
+
+    def = NULL;
+
+    for (i = 0; i < rules->nrules; i++) {
+        if (strcmp(rules->rules[i].name, name) == 0) {
+            def = &rules->rules[i];
+            break;
+        }
+    }
+
+    if (def == NULL || !def->shadow) {
+        fprintf(stderr, def ? "rule %s is not a shadow\n"
+                            : "the rules have no rule %s\n", name);
+        return 1;
+    }
+
+    text = cm_rules_source_files.read(cm_rules_source_files.data, def->file,
+                                      &len);
+    if (text == NULL) {
+        perror(def->file);
+        return 2;
+    }
+
+    rc = cm_rules_unshadow(def->file, text, len, name, &out, &out_len, err,
+                           sizeof(err));
+    free(text);
+
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+
+    f = fopen(def->file, "w");
+    rc = (f == NULL || fwrite(out, 1, out_len, f) != out_len);
+    if (f != NULL && fclose(f) != 0) {
+        rc = 1;
+    }
+
+    free(out);
+
+    if (rc) {
+        perror(def->file);
+        return 2;
+    }
+
+    printf("promoted %s in %s\n", name, def->file);
+
+    return 0;
 }
 
 

@@ -62,6 +62,7 @@
     'error.login': ['Sesi berakhir: muat ulang halaman untuk masuk lagi.', 'Session ended: reload the page to log in again.'],
     'score': ['skor {n}', 'score {n}'],
     'article': ['artikel {a}', 'article {a}'],
+    'section': ['rubrik {s}', 'section {s}'],
     'reason': ['Alasan', 'Reason'],
     'release.error': ['Gagal dikirim ke situs', 'Could not be delivered to the site'],
     'decided': ['{who} \u00b7 {when}', '{who} \u00b7 {when}'],
@@ -71,6 +72,8 @@
     'a.reject-block': ['Tolak + blokir 24 jam', 'Reject + block 24 h'],
     'a.retry': ['Kirim ulang', 'Retry release'],
     'a.history': ['Riwayat', 'History'],
+    'a.makerule': ['Buat aturan dari ini', 'Make a rule from this'],
+    'h.section': ['Rubrik', 'Section'],
     'a.hide': ['Tutup riwayat', 'Hide history'],
     'done.approve': ['Disetujui', 'Approved'],
     'done.reject': ['Ditolak', 'Rejected'],
@@ -494,6 +497,7 @@
       art.dataset.value = str(c.article);
       meta.appendChild(art);
     }
+    if (c.section) { meta.appendChild(el('span', 'section', t('section', { s: c.section }))); }
     var when = el('time', null, ago(c.time));
     when.title = fmtTime(c.time);
     if (c.time) { when.dateTime = new Date(c.time).toISOString(); }
@@ -546,6 +550,12 @@
     h.type = 'button';
     h.dataset.act = 'history';
     acts.appendChild(h);
+    if (makeRule && view.state === 'pending') {
+      var mk = el('button', 'btn soft', t('a.makerule'));
+      mk.type = 'button';
+      mk.dataset.act = 'makerule';
+      acts.appendChild(mk);
+    }
     li.appendChild(acts);
 
     if (view.open[c.id]) { li.appendChild(historyPanel(c.id)); }
@@ -665,6 +675,7 @@
     row(t('h.request'), [full.method, full.uri, full.content_type].filter(Boolean).join(' '));
     row(t('h.agent'), full.user_agent);
     row('Referer', full.referer);
+    row(t('h.section'), full.section);
     row('ID', full.id);
     meta.appendChild(dl);
     box.appendChild(meta);
@@ -886,6 +897,12 @@
 
   function setTab(state) {
     if (TABS.indexOf(state) < 0) { return; }
+    // an unpublished rules draft: leaving the tab asks first
+    if (view.state === 'rules' && state !== 'rules' && rulesPanel && rulesPanel.dirty() &&
+        !window.confirm(t('r.leave'))) {
+      if (location.hash.slice(1) !== view.state) { history.replaceState(null, '', '#' + view.state); }
+      return;
+    }
     view.state = state;
     view.offset = 0;
     view.selected = {};
@@ -951,6 +968,11 @@
 
   function onKey(e) {
     if (e.ctrlKey || e.metaKey || e.altKey) { return; }
+    // the "make a rule" dialog: no shortcut acts on the queue under it
+    if (makeRule && makeRule.isOpen()) {
+      if (e.key === 'Escape') { makeRule.close(); e.preventDefault(); }
+      return;
+    }
     var tag = e.target && e.target.tagName;
     var typing = tag === 'INPUT' && e.target.type !== 'checkbox' || tag === 'TEXTAREA' || tag === 'SELECT';
     if (e.key === 'Escape') {
@@ -1008,7 +1030,9 @@
     var act = e.target.closest('[data-act]');
     if (i !== view.cursor) { moveCursor(i, true); }
     if (!act) { return; }
-    if (act.dataset.act === 'select') { toggleSelect(i); } else if (act.dataset.act === 'history') { toggleHistory(i); } else {
+    if (act.dataset.act === 'select') { toggleSelect(i); } else if (act.dataset.act === 'history') { toggleHistory(i); } else if (act.dataset.act === 'makerule') {
+      makeRule.open(view.items[i]);
+    } else {
       decide(act.dataset.act, [i]);
     }
   }
@@ -1016,8 +1040,17 @@
   // --- the rules tab (rules.js) ------------------------------------------------
 
   var rulesPanel = null;
+  var makeRule = null;
 
   function startRules() {
+    if (typeof window.cmMakeRule === 'function') {
+      makeRule = window.cmMakeRule({
+        t: t, el: el, str: str, list: list, $: $, api: api, post: post,
+        user: function () { return session.user; },
+        reload: function () { return load(true); },
+        words: function (more) { Object.keys(more).forEach(function (k) { WORDS[k] = more[k]; }); }
+      });
+    }
     if (typeof window.cmRulesPanel !== 'function') { return; }
     rulesPanel = window.cmRulesPanel({
       t: t, el: el, str: str, list: list, $: $, api: api, post: post,

@@ -60,6 +60,8 @@
     'r.try.name': ['Nama (opsional)', 'Name (optional)'],
     'r.try.email': ['Email (opsional)', 'E-mail (optional)'],
     'r.try.ip': ['IP (opsional)', 'IP (optional)'],
+    'r.try.article': ['Artikel (opsional)', 'Article (optional)'],
+    'r.try.section': ['Rubrik (opsional), mis. pemilu', 'Section (optional), e.g. pemilu'],
     'r.try.run': ['Coba dengan draf', 'Try with the draft'],
     'r.try.folded': ['Teks dinormalkan', 'Normalized text'],
     'r.try.nohits': ['Tidak ada aturan yang kena', 'No rule fired'],
@@ -102,6 +104,17 @@
     'r.v.new': ['baru', 'new'],
     'r.v.gone': ['dihapus', 'removed'],
     'r.v.none': ['Belum ada versi.', 'No versions yet.'],
+    'r.sh.promote': ['Naikkan', 'Promote'],
+    'r.sh.why': ['Lihat apa yang akan diubah aturan ini, lalu biarkan ia memutuskan',
+      'See what this rule would change, then let it decide'],
+    'r.sh.effect': ['Aturan bayangan {r}: komentar yang akan berubah keputusannya',
+      'Shadow rule {r}: the comments whose decision it would change'],
+    'r.sh.yes': ['Ya, naikkan: aturan ini mulai memutuskan', 'Yes, promote: the rule starts deciding'],
+    'r.sh.done': ['{r} dinaikkan: versi {v} aktif (sebelumnya {p}).', '{r} promoted: version {v} is active (was {p}).'],
+    'r.leave': ['Draf aturan belum diterbitkan: komentar pembaca masih dinilai dengan versi aktif. Tetap pindah? (Draf tetap di sini sampai halaman ditutup.)',
+      'The rules draft is not published: readers\' comments are still judged by the active version. Leave anyway? (The draft stays here until the page is closed.)'],
+    'r.sh.lose': ['Menaikkan aturan memuat ulang editor: perubahan draf yang belum diterbitkan akan hilang. Lanjutkan?',
+      'Promoting reloads the editor: the unpublished draft changes will be lost. Go on?'],
     'r.failed': ['Gagal: {e}', 'Failed: {e}']
   };
 
@@ -211,7 +224,16 @@
         note.appendChild(el('span', null, r.note));
         note.title = r.note;
         tr.appendChild(note);
-        tr.appendChild(el('td', 'shadow', r.shadow ? t('r.shadow') : ''));
+        var sh = el('td', 'shadow');
+        if (r.shadow) {
+          sh.appendChild(el('span', 'flag', t('r.shadow')));
+          var up = el('button', 'btn soft', t('r.sh.promote'));
+          up.type = 'button';
+          up.dataset.promote = r.name;
+          up.title = t('r.sh.why');
+          sh.appendChild(up);
+        }
+        tr.appendChild(sh);
         var where = el('td', 'where');
         var go = el('button', 'link', r.file + ':' + r.line);
         go.type = 'button';
@@ -447,10 +469,11 @@
       var box = $('try-result');
       var input = {
         text: $('try-text').value, name: $('try-name').value.trim(),
-        email: $('try-email').value.trim(), ip: $('try-ip').value.trim()
+        email: $('try-email').value.trim(), ip: $('try-ip').value.trim(),
+        article: $('try-article').value.trim(), section: $('try-section').value.trim()
       };
       var body = draftBody({ text: input.text });
-      ['name', 'email', 'ip'].forEach(function (k) { if (input[k]) { body[k] = input[k]; } });
+      ['name', 'email', 'ip', 'article', 'section'].forEach(function (k) { if (input[k]) { body[k] = input[k]; } });
       busy(box);
       lib.post('rules/try', body).then(function (res) {
         var r = res.data;
@@ -480,6 +503,48 @@
 
     // --- backtest -------------------------------------------------------------------
 
+    // a backtest's answer: the totals and the comments whose decision changes
+    function showBacktest(box, r) {
+      box.textContent = '';
+      if (!r.ok) { box.appendChild(el('p', 'bad', t('r.failed', { e: str(r.error) }))); return; }
+      box.appendChild(el('p', 'muted', t('r.bt.total', { n: Number(r.total) || 0 })));
+      var totals = el('div', 'totals');
+      [['changed', 'r.bt.changed'], ['agree', 'r.bt.agree'], ['disagree', 'r.bt.disagree']].forEach(function (k) {
+        var s = el('span', 'total t-' + k[0]);
+        s.appendChild(el('b', null, Number(r[k[0]]) || 0));
+        s.appendChild(document.createTextNode(' ' + t(k[1])));
+        totals.appendChild(s);
+      });
+      box.appendChild(totals);
+      var flips = list(r.comments);
+      if (!flips.length) { box.appendChild(el('p', 'muted', t('r.bt.none'))); return; }
+      var ol = el('ol', 'flips');
+      flips.forEach(function (c) {
+        var li = el('li', 'flip');
+        li.dataset.id = str(c.id);
+        // was: the active rules' decision; now: the draft's; outcome: what
+        // became of it in the end (moderators included)
+        var line = el('div', 'flip-head');
+        line.appendChild(el('span', 'muted', t('r.bt.was')));
+        line.appendChild(decision(c.was));
+        line.appendChild(el('span', 'arrow', '\u2192'));
+        line.appendChild(el('span', 'muted', t('r.bt.now')));
+        line.appendChild(decision(c.now));
+        if (c.outcome) {
+          line.appendChild(el('span', 'muted', t('r.bt.outcome')));
+          line.appendChild(decision(c.outcome));
+        }
+        line.appendChild(el('span', 'state s-' + str(c.state),
+          WORDS['tab.' + c.state] ? t('tab.' + c.state) : str(c.state)));
+        if (c.moderator) { line.appendChild(el('span', 'muted', str(c.moderator))); }
+        if (c.rules) { line.appendChild(el('code', 'rules', str(c.rules))); }
+        li.appendChild(line);
+        li.appendChild(el('p', 'snippet', str(c.text)));
+        ol.appendChild(li);
+      });
+      box.appendChild(ol);
+    }
+
     function runBacktest(e) {
       e.preventDefault();
       if (!draft) { return; }
@@ -487,46 +552,65 @@
       var limit = Math.max(1, Math.min(Number($('bt-limit').value) || 500, 5000));
       busy(box);
       lib.post('rules/backtest', draftBody({ limit: limit })).then(function (res) {
-        var r = res.data;
-        box.textContent = '';
-        if (!r.ok) { box.appendChild(el('p', 'bad', t('r.failed', { e: str(r.error) }))); return; }
-        box.appendChild(el('p', 'muted', t('r.bt.total', { n: Number(r.total) || 0 })));
-        var totals = el('div', 'totals');
-        [['changed', 'r.bt.changed'], ['agree', 'r.bt.agree'], ['disagree', 'r.bt.disagree']].forEach(function (k) {
-          var s = el('span', 'total t-' + k[0]);
-          s.appendChild(el('b', null, Number(r[k[0]]) || 0));
-          s.appendChild(document.createTextNode(' ' + t(k[1])));
-          totals.appendChild(s);
-        });
-        box.appendChild(totals);
-        var flips = list(r.comments);
-        if (!flips.length) { box.appendChild(el('p', 'muted', t('r.bt.none'))); return; }
-        var ol = el('ol', 'flips');
-        flips.forEach(function (c) {
-          var li = el('li', 'flip');
-          li.dataset.id = str(c.id);
-          // was: the active rules' decision; now: the draft's; outcome: what
-          // became of it in the end (moderators included)
-          var line = el('div', 'flip-head');
-          line.appendChild(el('span', 'muted', t('r.bt.was')));
-          line.appendChild(decision(c.was));
-          line.appendChild(el('span', 'arrow', '\u2192'));
-          line.appendChild(el('span', 'muted', t('r.bt.now')));
-          line.appendChild(decision(c.now));
-          if (c.outcome) {
-            line.appendChild(el('span', 'muted', t('r.bt.outcome')));
-            line.appendChild(decision(c.outcome));
-          }
-          line.appendChild(el('span', 'state s-' + str(c.state),
-            WORDS['tab.' + c.state] ? t('tab.' + c.state) : str(c.state)));
-          if (c.moderator) { line.appendChild(el('span', 'muted', str(c.moderator))); }
-          if (c.rules) { line.appendChild(el('code', 'rules', str(c.rules))); }
-          li.appendChild(line);
-          li.appendChild(el('p', 'snippet', str(c.text)));
-          ol.appendChild(li);
-        });
-        box.appendChild(ol);
+        showBacktest(box, res.data);
       }).catch(function (err) { fail(box, err); });
+    }
+
+    // --- shadow rules: what they would have changed; promote -------------------------
+
+    // the panel under the table: the stored comments the shadow rule would
+    // have changed (the server's backtest of the set with it promoted), and
+    // the button that promotes it
+    function previewShadow(name) {
+      var box = $('shadow-result');
+      box.textContent = '';
+      box.dataset.rule = name;
+      box.appendChild(el('h3', null, t('r.sh.effect', { r: name })));
+      var body = el('div', 'shadow-body');
+      box.appendChild(body);
+      var acts = el('div', 'row');
+      var yes = el('button', 'btn ok', t('r.sh.yes'));
+      yes.type = 'button';
+      yes.dataset.promoteYes = name;
+      acts.appendChild(yes);
+      var no = el('button', 'btn plain', t('r.v.no'));
+      no.type = 'button';
+      no.dataset.promoteNo = '1';
+      acts.appendChild(no);
+      acts.appendChild(el('span', 'msg', ''));
+      box.appendChild(acts);
+      busy(body);
+      lib.post('rules/promote', { rule: name, preview: true, limit: 500 }).then(function (res) {
+        showBacktest(body, res.data);
+      }).catch(function (err) { fail(body, err); });
+      box.scrollIntoView({ block: 'nearest' });
+    }
+
+    function promote(name) {
+      var box = $('shadow-result');
+      var msg = box.querySelector('.msg');
+      // publishing from the server starts the editor again from the new version
+      if (dirty() && !window.confirm(t('r.sh.lose'))) { return; }
+      box.querySelector('[data-promote-yes]').disabled = true;
+      lib.post('rules/promote', { rule: name }).then(function (res) {
+        if (!res.data.ok) { throw new Error(str(res.data.error)); }
+        box.textContent = '';
+        var out = $('pub-result');
+        out.textContent = t('r.sh.done', { r: name, v: res.data.version, p: res.data.previous });
+        out.className = 'result good';
+        box.appendChild(el('p', 'good', out.textContent));
+        return reloadUntil(res.data.version);
+      }).catch(function (err) {
+        msg.textContent = t('r.failed', { e: err.message || err });
+        msg.className = 'msg bad';
+        var yes = box.querySelector('[data-promote-yes]');
+        if (yes) { yes.disabled = false; }
+      });
+    }
+
+    // an unpublished draft: leaving the tab or the page asks first
+    function dirty() {
+      return changedFiles().length > 0;
     }
 
     // --- publish, versions, rollback ---------------------------------------------------
@@ -835,8 +919,20 @@
     $('rules-filter').addEventListener('input', renderRules);
     $('rules-flagged').addEventListener('change', renderRules);
     $('rules-body').addEventListener('click', function (e) {
+      var up = e.target.closest('[data-promote]');
+      if (up) { previewShadow(up.dataset.promote); return; }
       var b = e.target.closest('[data-file]');
       if (b) { openFile(b.dataset.file, b.dataset.line); }
+    });
+    $('shadow-result').addEventListener('click', function (e) {
+      var yes = e.target.closest('[data-promote-yes]');
+      if (yes) { promote(yes.dataset.promoteYes); return; }
+      if (e.target.closest('[data-promote-no]')) { $('shadow-result').textContent = ''; }
+    });
+    window.addEventListener('beforeunload', function (e) {
+      if (!dirty()) { return; }
+      e.preventDefault();
+      e.returnValue = '';
     });
     $('rules-check').addEventListener('click', function (e) {
       var b = e.target.closest('[data-file]');
@@ -868,6 +964,6 @@
       rollback(e.target);
     });
 
-    return { show: show, load: reloadAll, render: render };
+    return { show: show, load: reloadAll, render: render, dirty: dirty };
   };
 }());

@@ -5,7 +5,7 @@
 -- read, so they run on one Redis (or a Sentinel's master), not a Cluster.
 local P = ARGV[1]
 
-local SUMMARY = {'id', 'state', 'time', 'article', 'name', 'email', 'url',
+local SUMMARY = {'id', 'state', 'time', 'article', 'section', 'name', 'email', 'url',
                  'ip', 'text', 'score', 'rules', 'reason', 'spans', 'error',
                  'status', 'moderator', 'decided'}
 local NUMBERS = {time = true, score = true, decided = true, status = true,

@@ -9,6 +9,7 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
 const { launch, watchedPage, screenshot } = require('./lib/browser');
+const { until } = require('./lib/demo');
 
 const BASE = process.env.CM_BASE;
 // demo/backend.py, behind nginx: GET /api/comments lists what it stored
@@ -64,15 +65,6 @@ async function stateOf(token, state) {
   assert.equal(res.status(), 200);
   const data = await res.json();
   return data.comments.filter((c) => c.text.includes(token));
-}
-
-async function until(what, fn, ms) {
-  const end = Date.now() + (ms || 8000);
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 // moves the review page's cursor onto the card holding token with j/k

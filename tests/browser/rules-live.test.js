@@ -6,69 +6,21 @@
 // tests/browser/run starts the demo (CM_BASE, CM_USER, CM_PASSWORD, CM_DEMO_RUN).
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
-const { launch, watchedPage, screenshot } = require('./lib/browser');
+const { watchedPage, screenshot } = require('./lib/browser');
 
-const BASE = process.env.CM_BASE;
-const RUN_DIR = process.env.CM_DEMO_RUN;
-const LOGIN = { username: process.env.CM_USER || '', password: process.env.CM_PASSWORD || '' };
-const REVIEW = `${BASE}/moderation/`;
+const { RUN_DIR, LOGIN, REVIEW, SWITCH_MS, tok, nginxPid, until, useDemo } = require('./lib/demo');
 // not in the shipped rules, and nothing in them catches it (checked below)
 const BRAND = 'kilatmerah';
 const SPACED = 'K I L A T M E R A H';
 const LIST = 'lists/judol-sites.txt';
-// the workers look for a new published version this often, plus slack
-const SWITCH_MS = 2500;
 
-const run = `${process.pid}${Date.now() % 100000}`;
-const tok = (what) => `${what}${run}`;
-
-assert.ok(BASE, 'CM_BASE is not set: run tests/browser/run');
-
-let browser, reader, editor, page;
-
-before(async () => {
-  browser = await launch();
-  reader = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-  editor = await browser.newContext({ viewport: { width: 1360, height: 1000 }, httpCredentials: LOGIN });
-  reader.setDefaultTimeout(10000);
-  editor.setDefaultTimeout(15000);
-});
-
-after(async () => {
-  if (browser) await browser.close();
-});
-
-function nginxPid() {
-  return fs.readFileSync(path.join(RUN_DIR, 'nginx.pid'), 'utf8').trim();
-}
-
-// what nginx did with a comment posted through the article's form:
-// "rejected", "queued" or "posted" (accepted, on to the backend)
-async function postComment(name, text) {
-  const p = await watchedPage(reader);
-  await p.goto(`${BASE}/`);
-  await p.fill('form.comment-form input[name="name"]', name);
-  await p.fill('form.comment-form input[name="email"]', `${name.toLowerCase().replace(/\W/g, '')}${run}@example.com`);
-  await p.fill('form.comment-form textarea[name="comment"]', text);
-  await Promise.all([p.waitForURL(/[?&](cm|posted)=/), p.click('form.comment-form button[type="submit"]')]);
-  const url = new URL(p.url());
-  assert.deepEqual(p.problems, []);
-  await p.close();
-  return url.searchParams.get('cm') || (url.searchParams.get('posted') ? 'posted' : '?');
-}
-
-async function until(what, fn, ms) {
-  const end = Date.now() + (ms || 10000);
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const demo = useDemo();
+const postComment = demo.postComment;
+let page;
 
 async function checkLine() {
   return page.locator('#rules-check').textContent();
@@ -89,13 +41,13 @@ test('before: the brand is not rejected; a comment with it and a link is held', 
 });
 
 test('the rules tab lists the active rules with their hits', async () => {
-  page = await watchedPage(editor);
+  page = await watchedPage(demo.editor);
   await page.goto(`${REVIEW}#rules`);
   await page.locator('#rules-body tr[data-rule="judol-site"]').waitFor();
-  const src = await (await editor.request.get(`${REVIEW}api/rules/source`)).json();
+  const src = await (await demo.editor.request.get(`${REVIEW}api/rules/source`)).json();
   versionBefore = src.version;
   assert.match(await page.locator('#rules-version').textContent(), new RegExp(`^versi ${versionBefore} `));
-  const rules = await (await editor.request.get(`${REVIEW}api/rules`)).json();
+  const rules = await (await demo.editor.request.get(`${REVIEW}api/rules`)).json();
   assert.equal(await page.locator('#rules-body tr[data-rule]').count(), rules.rules.length);
   // the comment rejected above counts in the last hour of the rule that caught it
   const phrase = page.locator('#rules-body tr[data-rule="judol-phrase"]');

@@ -71,7 +71,13 @@ test('the rules tab: every rule with its counts; noisy and stale stand out; sort
   await page.click('#rules-head [data-sort="name"]');
   assert.deepEqual(await page.locator('#rules-body tr').evaluateAll((n) => n.map((r) => r.dataset.rule)),
     ['judol-bonus', 'judol-site', 'wa-number']);
-  assert.deepEqual(await column('shadow'), ['bayangan', '', '']);
+  assert.deepEqual(await page.locator('#rules-body td.shadow').evaluateAll((n) => n.map((td) => {
+    const flag = td.querySelector('.flag');
+    return flag ? flag.textContent : td.textContent;
+  })), ['bayangan', '', '']);
+  // a shadow rule offers to be promoted, the others do not
+  assert.equal(await page.locator('#rules-body tr[data-rule="judol-bonus"] [data-promote]').textContent(), 'Naikkan');
+  assert.equal(await page.locator('#rules-body [data-promote]').count(), 1);
   // only the noisy and the stale ones
   await page.check('#rules-flagged');
   assert.deepEqual(await page.locator('#rules-body tr').evaluateAll((n) => n.map((r) => r.dataset.rule)),
@@ -145,12 +151,16 @@ test('try it: the draft decides, with the hits and the spans highlighted after m
   const text = 'Mantap 😀 café, main di ZEUSJP777 wa 081234567890';
   await page.fill('#try-text', text);
   await page.fill('#try-name', 'Agen');
+  await page.fill('#try-section', 'pemilu');
   const before = api.posts.length;
   await page.click('#try-run');
   await page.waitForSelector('#try-result .verdict');
   const [sent] = await postsAfter(before, 'rules/try');
   assert.equal(sent.body.text, text);
   assert.equal(sent.body.name, 'Agen');
+  // the section's stricter thresholds apply; an empty article is not sent
+  assert.equal(sent.body.section, 'pemilu');
+  assert.ok(!('article' in sent.body));
   assert.match(sent.body.files['lists/judol-sites.txt'], /zeusjp777/, 'tried with the draft, not the active rules');
   assert.equal(await page.locator('#try-result .decision').textContent(), 'ditolak');
   assert.match(await page.locator('#try-result .verdict').textContent(), /skor 16/);
@@ -274,6 +284,46 @@ test('6 opens the rules tab from the queue; the queue\'s keys do nothing there',
   await page.keyboard.press('x');
   await page.waitForTimeout(4800);
   assert.deepEqual(api.posts.slice(before).filter((p) => !p.path.startsWith('rules/')), [], 'no decision was sent');
+  assert.deepEqual(page.problems, []);
+});
+
+test('an unpublished draft: leaving the tab asks first, the page too', async () => {
+  await open();
+  await page.fill('#rules-brand', 'belumterbit');
+  await page.press('#rules-brand', 'Enter');
+  await page.waitForSelector('#pub-run:not([disabled])');
+  // the watched page dismisses the question: the tab stays
+  await page.click('#tabs [data-state="pending"]');
+  assert.equal(page.problems.length, 1, page.problems.join('\n'));
+  assert.match(page.problems[0], /^dialog confirm: Draf aturan belum diterbitkan: komentar pembaca masih dinilai dengan versi aktif/);
+  assert.ok(await page.locator('#rules-view').isVisible());
+  assert.equal(await page.evaluate(() => location.hash), '#rules');
+  // the keys ask too
+  await page.locator('#rules-text').blur();
+  await page.keyboard.press('1');
+  assert.equal(page.problems.length, 2);
+  assert.ok(await page.locator('#rules-view').isVisible());
+  // yes: the queue, and the draft is still there on coming back
+  page.removeAllListeners('dialog');
+  page.once('dialog', (d) => d.accept());
+  await page.click('#tabs [data-state="pending"]');
+  await page.waitForSelector('.card');
+  assert.ok(!(await page.locator('#rules-view').isVisible()));
+  page.on('dialog', (d) => { page.problems.push(`dialog ${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
+  await page.click('#tabs [data-state="rules"]');
+  await page.waitForSelector('#rules-view:not([hidden])');
+  assert.match(await page.inputValue('#rules-text'), /\*?belumterbit\*?\n$/);
+  // closing the page asks the browser's own question; dismissed, it stays
+  page.problems.length = 0;
+  await page.close({ runBeforeUnload: true });
+  await page.waitForTimeout(300);
+  assert.deepEqual(page.problems, ['dialog beforeunload: ']);
+  assert.ok(!page.isClosed());
+  // a published (or reverted) draft asks nothing
+  await page.click('#rules-revert');
+  page.problems.length = 0;
+  await page.click('#tabs [data-state="pending"]');
+  await page.waitForSelector('.card');
   assert.deepEqual(page.problems, []);
 });
 

@@ -24,7 +24,7 @@ use Test::CM::Message qw/ slurp spew /;
 use Test::CM::Redis;
 
 plan(skip_all => 'no redis-server') unless Test::CM::Redis->available;
-plan(tests => 108);
+plan(tests => 115);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
 my $CM_RULES = "$ROOT/scripts/cm-rules";
@@ -370,6 +370,36 @@ like("$rc|$out", qr/^0\|\s*5 /, '--redis unix:/path');
 
 is($redis->command_calls('eval'), 2,
     'each script sent once (publish, rollback), then run by its SHA1');
+
+# promote: a shadow rule in an included file decides, nothing else changes
+
+my $shadowed = write_set("$tmp/shadowed",
+    'default.rules' => "include coba.rules\n\nrule tautan words tautan score 3\n",
+    'coba.rules' => "rule coba\n    words cobacoba\n    shadow   # first\n"
+        . "    action reject\n\nrule lain words lain shadow score 1\n");
+($rc, $out, $err) = cm_rules('publish', $shadowed, '--note', 'with a shadow');
+my ($promoted_from) = $out =~ /version (\d+)/;
+ok($promoted_from, 'promote: the set with a shadow published') or diag($err);
+
+($rc, $out, $err) = cm_rules('promote', 'coba');
+is("$rc|$out", "0|promoted coba: published version " . ($promoted_from + 1) . "\n",
+    'promote: a new version') or diag($err);
+is(r('HGET', 'cm:rules:v:' . ($promoted_from + 1), 'file:coba.rules'),
+    "rule coba\n    words cobacoba\n    # first\n    action reject\n\n"
+    . "rule lain words lain shadow score 1\n",
+    'promote: only that rule\'s shadow is gone');
+is(r('HGET', 'cm:rules:v:' . ($promoted_from + 1), 'file:default.rules'),
+    "include coba.rules\n\nrule tautan words tautan score 3\n",
+    'promote: the other file as it was');
+is(r('HGET', 'cm:rules:v:' . ($promoted_from + 1), '@note'), 'promoted coba from shadow',
+    'promote: the default note');
+
+my $was = state_of($redis);
+($rc, $out, $err) = cm_rules('promote', 'coba');
+is("$rc|$err", "1|cm-rules: cannot promote: rule coba is not a shadow; nothing "
+    . "changed\n", 'promote: not a shadow any more, exit 1');
+($rc, $out, $err) = cm_rules('promote', 'tidak-ada');
+is("$rc|" . state_of($redis), "1|$was", 'promote: an unknown rule changes nothing');
 
 # the audit log keeps the newest 10000 records
 r('EVAL', "for i = 1, 10005 do redis.call('RPUSH', KEYS[1], 'old') end", 1,

@@ -82,12 +82,7 @@ $t->run($conf);
 ok($t->wait_for_log(qr/comment moderation: redis \S+ connected/),
     'the worker connected to Redis');
 
-sub draft {
-    my ($rules, %more) = @_;
-
-    return { entry => 'default.rules', files => { 'default.rules' => $rules },
-             %more };
-}
+sub draft { Test::CM::Admin::draft(@_) }
 
 sub act { $m->act('editor', @_) }
 
@@ -107,18 +102,10 @@ sub post {
         'Accept' => 'application/json')->status;
 }
 
-# the live decision changes within the workers' poll (500 ms)
 sub status_soon {
     my ($want, $text) = @_;
-    my $got;
 
-    for (1 .. 30) {
-        $got = post($text);
-        return $got if $got == $want;
-        sleep 0.2;
-    }
-
-    return $got;
+    return Test::CM::Admin::status_soon($want, sub { post($text) });
 }
 
 # --- nothing published yet

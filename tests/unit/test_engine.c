@@ -923,6 +923,81 @@ test_article_thresholds(void **state)
 }
 
 
+/* a text in an article and a section (either may be NULL) */
+static void
+check_in(rule_set_t *rs, void **state, const char *text, const char *article,
+    const char *section, cm_result_t *res)
+{
+    cm_input_t  in;
+
+    text_input(&in, text);
+    in.value[CM_FIELD_ARTICLE] = article;
+    in.len[CM_FIELD_ARTICLE] = article ? strlen(article) : 0;
+    in.value[CM_FIELD_SECTION] = section;
+    in.len[CM_FIELD_SECTION] = section ? strlen(section) : 0;
+    check_fields_facts(rs, state, &in, NULL, res);
+}
+
+
+/*
+ * Stricter sections: the section's thresholds, then the article's over them
+ * (an article is more specific); a section and an article of the same name
+ * are not confused.
+ */
+static void
+test_section_thresholds(void **state)
+{
+    cm_result_t  res;
+    rule_set_t   rs;
+
+    compile(&rs, "threshold queue 3 for section pemilu, politik\n"
+                 "threshold reject 6 for section pemilu\n"
+                 "threshold queue 2 for article 101\n"
+                 "threshold queue 4 for article pemilu\n"
+                 "rule tautan words tautan score 3\n"
+                 "rule promo words promo score 3\n"
+                 "rule sara words sara fields section score 1\n");
+
+    check_facts(&rs, state, "baca tautan", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_string_equal(res.reason, "score 3 < queue 5");
+
+    check_in(&rs, state, "baca tautan", NULL, "politik", &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 3 >= queue 3 (section politik)");
+
+    /* pemilu: queue 3 and reject 6 */
+    check_in(&rs, state, "baca tautan promo", NULL, "pemilu", &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "score 6 >= reject 6 (section pemilu)");
+
+    /* a section named like an article is not that article */
+    check_in(&rs, state, "baca tautan", "politik", NULL, &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    /* article 101 in pemilu: its queue 2, the section's reject 6 */
+    check_in(&rs, state, "baca tautan", "101", "pemilu", &res);
+    assert_int_equal(res.decision, CM_DECISION_QUEUE);
+    assert_string_equal(res.reason, "score 3 >= queue 2 (article 101)");
+
+    check_in(&rs, state, "baca tautan promo", "101", "pemilu", &res);
+    assert_int_equal(res.decision, CM_DECISION_REJECT);
+    assert_string_equal(res.reason, "score 6 >= reject 6 (article 101)");
+
+    /* the article overrides the section's queue upwards too */
+    check_in(&rs, state, "baca tautan", "pemilu", "pemilu", &res);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+    assert_string_equal(res.reason, "score 3 < queue 4 (article pemilu)");
+
+    /* rules can read the section as a field */
+    check_in(&rs, state, "baca tautan", NULL, "sara", &res);
+    assert_int_equal(res.score, 4);
+    assert_int_equal(res.decision, CM_DECISION_ACCEPT);
+
+    done(&rs);
+}
+
+
 /* a rule for a spam wave stops deciding at its "expires", like a shadow */
 static void
 test_expires(void **state)
@@ -1277,6 +1352,7 @@ main(void)
         cm_test(test_facts_moderators),
         cm_test(test_expires),
         cm_test(test_article_thresholds),
+        cm_test(test_section_thresholds),
         cm_test(test_facts_limits),
         cm_test(test_facts_when_unknown),
         cm_test(test_facts_windows),

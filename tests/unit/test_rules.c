@@ -628,7 +628,7 @@ static const cm_test_pair_t  cm_error_cases[] = {
       "x.rules:1: \"min-count\" must be between 1 and 1000, got 0" },
     { "rule x words a fields txt score 1\n",
       "x.rules:1: unknown field \"txt\" (fields are: text, name, email, url, "
-      "article, ip, user-agent, referer, user)" },
+      "article, section, ip, user-agent, referer, user)" },
     { "rule x regex \"a\" view deleted score 1\n",
       "x.rules:1: unknown view \"deleted\" (views are: raw, folded, deleet)" },
     { "rule x words a action block\n",
@@ -1017,6 +1017,54 @@ test_memory_source(void **state)
 }
 
 
+/* promote: the rule's "shadow" key goes, nothing else; its line if alone */
+static void
+test_unshadow(void **state)
+{
+    int      rc;
+    char    *out;
+    size_t   i, len;
+
+    static const struct {
+        const char  *in, *name, *want;
+    } cases[] = {
+        { "rule a words x shadow score 3\n", "a",
+          "rule a words x score 3\n" },
+        { "rule b\n    words shadow, y\n    shadow   # trying it\n"
+          "    score 3\nrule c words z shadow\n", "b",
+          "rule b\n    words shadow, y\n    # trying it\n    score 3\n"
+          "rule c words z shadow\n" },
+        { "rule b words x shadow\nrule c words z\n    shadow\n", "c",
+          "rule b words x shadow\nrule c words z\n" },
+        { "rule d words shadow score 1 shadow note \"a shadow\"\n", "d",
+          "rule d words shadow score 1 note \"a shadow\"\n" },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rc = cm_rules_unshadow("x.rules", cases[i].in, strlen(cases[i].in),
+                               cases[i].name, &out, &len, cm_test_err,
+                               sizeof(cm_test_err));
+        assert_int_equal(rc, 0);
+        assert_string_equal(out, cases[i].want);
+        assert_int_equal(len, strlen(cases[i].want));
+        free(out);
+    }
+
+    rc = cm_rules_unshadow("x.rules", "rule a words x\n\nrule b words y\n",
+                           31, "b", &out, &len, cm_test_err,
+                           sizeof(cm_test_err));
+    assert_int_equal(rc, -1);
+    assert_string_equal(cm_test_err, "x.rules:3: rule b is not a shadow");
+
+    rc = cm_rules_unshadow("x.rules", "rule a words x shadow\n", 22, "ab",
+                           &out, &len, cm_test_err, sizeof(cm_test_err));
+    assert_int_equal(rc, -1);
+    assert_string_equal(cm_test_err, "x.rules: no rule \"ab\"");
+}
+
+
 int
 main(void)
 {
@@ -1048,6 +1096,7 @@ main(void)
         cm_tmp_test(test_error_nesting_depth),
         cm_tmp_test(test_error_buffer_small),
         cm_tmp_test(test_memory_source),
+        cm_tmp_test(test_unshadow),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,8 +57,14 @@ static const cm_test_pair_t  cm_facts_error_cases[] = {
       "x.rules:1: bad \"expires\" date \"2026-02-30T25:00\" (write it as "
       "2026-12-31 or 2026-12-31T18:00, UTC)" },
     { "threshold queue 3 for artikel 5\n",
-      "x.rules:1: \"for\" takes article ids, as in threshold queue 3 for "
-      "article 101, 102" },
+      "x.rules:1: \"for\" takes article ids or sections, as in threshold "
+      "queue 3 for article 101, 102 or threshold queue 3 for section pemilu" },
+    { "threshold reject 2 for section pemilu\n",
+      "x.rules:1: for section pemilu, threshold queue 5 must be less than "
+      "threshold reject 2" },
+    { "threshold queue 3 for section pemilu,\n",
+      "x.rules:1: the \"section\" list ends with \",\" (to continue it, "
+      "indent the next line)" },
     { "threshold queue 12 for article 7, 8\n",
       "x.rules:1: for article 7, threshold queue 12 must be less than "
       "threshold reject 10" },

@@ -25,6 +25,7 @@ use warnings;
 
 use Digest::SHA qw/ sha1 /;
 use MIME::Base64 qw/ encode_base64 /;
+use Time::HiRes ();
 
 use Test::CM::HTTP qw/ form json_encode /;
 
@@ -149,6 +150,29 @@ sub field {
     my ($self, $id, $name) = @_;
 
     return $self->{redis}->command('HGET', "cm:c:$id", $name);
+}
+
+# a DRAFT of the editors' API: one file, default.rules, and more fields
+sub draft {
+    my ($rules, %more) = @_;
+
+    return { entry => 'default.rules', files => { 'default.rules' => $rules },
+             %more };
+}
+
+# the status $post->() answers, asked until it is $want: a published rule
+# set reaches the workers within their poll (500 ms)
+sub status_soon {
+    my ($want, $post) = @_;
+    my $got;
+
+    for (1 .. 30) {
+        $got = $post->();
+        return $got if $got == $want;
+        Time::HiRes::sleep(0.2);
+    }
+
+    return $got;
 }
 
 sub state {
