@@ -47,7 +47,9 @@ $t->write_rules($JUDOL_RULE);
 
 $t->run($conf);
 
-like($t->error_log(), qr/start worker process/, 'nginx started with the module');
+# the master listens before its worker is up
+ok($t->wait_for_log(qr/start worker process/), 'nginx started with the module')
+    or diag($t->error_log());
 is($t->http_get('/ping')->status, 200, 'nginx serves');
 
 my $body = form(name => 'Budi', email => 'budi@example.id', article_id => 7,

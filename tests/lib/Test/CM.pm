@@ -466,7 +466,8 @@ sub wait_for_log {
     my ($self, $re, $file, $timeout) = @_;
 
     $file ||= 'error.log';
-    my $deadline = time() + ($timeout || 5);
+    # (under valgrind, CM_TEST_TIME_FACTOR: everything takes longer)
+    my $deadline = time() + ($timeout || 5) * ($ENV{CM_TEST_TIME_FACTOR} || 1);
 
     while (1) {
         my $text = $self->read_file($file);
