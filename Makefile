@@ -211,7 +211,7 @@ deb-test: deb
 eval: tools
 	@scripts/eval-all
 
-# every integration test with nginx under valgrind's memcheck (~10 minutes)
+# every integration test with nginx under valgrind's memcheck (a few minutes)
 valgrind: module tools
 	@tests/valgrind/run
 
