@@ -27,6 +27,10 @@ typedef struct {
 
 static void ngx_http_comment_moderation_promote_files(void *data,
     redisReply *reply);
+static ngx_int_t ngx_http_comment_moderation_promote_load(
+    ngx_http_request_t *r, ngx_http_comment_moderation_promote_t *pr,
+    cm_rules_bundle_t *bundle, ngx_str_t *entry,
+    ngx_http_comment_moderation_draft_t **draft, const cm_rule_def_t **def);
 static ngx_int_t ngx_http_comment_moderation_promote_unshadow(
     ngx_http_request_t *r, ngx_http_comment_moderation_promote_t *pr,
     cm_rules_bundle_t *bundle, ngx_str_t *entry,
@@ -225,15 +229,12 @@ ngx_http_comment_moderation_promote_unshadow(ngx_http_request_t *r,
     const cm_rule_def_t                  *def;
     ngx_http_comment_moderation_draft_t  *draft;
 
-    if (ngx_http_comment_moderation_editor_load(r, bundle, entry, &draft,
-                                                &error)
+    if (ngx_http_comment_moderation_promote_load(r, pr, bundle, entry, &draft,
+                                                 &def)
         != NGX_OK)
     {
-        return ngx_http_comment_moderation_promote_answer(r,
-                   ngx_http_comment_moderation_editor_failed(r, &error));
+        return NGX_DONE;
     }
-
-    def = ngx_http_comment_moderation_promote_find(draft->rules, &pr->rule);
 
     if (def == NULL) {
         return ngx_http_comment_moderation_promote_answer(r,
@@ -299,15 +300,12 @@ ngx_http_comment_moderation_promote_unshadow(ngx_http_request_t *r,
     free(text);
 
     /* what is published compiles, and the rule in it decides */
-    if (ngx_http_comment_moderation_editor_load(r, bundle, entry, &draft,
-                                                &error)
+    if (ngx_http_comment_moderation_promote_load(r, pr, bundle, entry, &draft,
+                                                 &def)
         != NGX_OK)
     {
-        return ngx_http_comment_moderation_promote_answer(r,
-                   ngx_http_comment_moderation_editor_failed(r, &error));
+        return NGX_DONE;
     }
-
-    def = ngx_http_comment_moderation_promote_find(draft->rules, &pr->rule);
 
     if (def == NULL || def->shadow) {
         return ngx_http_comment_moderation_promote_answer(r,
@@ -336,6 +334,34 @@ ngx_http_comment_moderation_promote_find(cm_rules_t *rules, ngx_str_t *name)
     }
 
     return NULL;
+}
+
+
+/*
+ * The bundle compiled as nginx would load it, and its rule named in the
+ * request (*def NULL if it has none).  NGX_DONE: it did not compile, and
+ * the answer saying why is given.
+ */
+static ngx_int_t
+ngx_http_comment_moderation_promote_load(ngx_http_request_t *r,
+    ngx_http_comment_moderation_promote_t *pr, cm_rules_bundle_t *bundle,
+    ngx_str_t *entry, ngx_http_comment_moderation_draft_t **draft,
+    const cm_rule_def_t **def)
+{
+    ngx_str_t  error;
+
+    if (ngx_http_comment_moderation_editor_load(r, bundle, entry, draft,
+                                                &error)
+        != NGX_OK)
+    {
+        return ngx_http_comment_moderation_promote_answer(r,
+                   ngx_http_comment_moderation_editor_failed(r, &error));
+    }
+
+    *def = ngx_http_comment_moderation_promote_find((*draft)->rules,
+                                                    &pr->rule);
+
+    return NGX_OK;
 }
 
 
