@@ -65,18 +65,7 @@ server {
         proxy_pass http://%%BACKEND%%;
     }
 
-    location /moderation/ {
-        auth_basic "moderasi";
-        auth_basic_user_file %%PREFIX%%/moderators.htpasswd;
-        comment_moderation_admin;
-        comment_moderation_release_to /_release;
-    }
-
-    location /_release/ {
-        internal;
-        proxy_pass http://%%BACKEND%%/;
-    }
-
+%%ADMIN%%
     # the same moderators, releasing to a backend that is down...
     location /down/ {
         auth_basic "moderasi";
@@ -106,6 +95,7 @@ server {
 }
 EOF
 $conf =~ s/%%REDIS%%/$redis->address()/ge;
+$conf =~ s/%%ADMIN%%/$m->locations()/e;
 $conf =~ s/%%SILENT%%/$silent_port/g;
 
 $t->run($conf);

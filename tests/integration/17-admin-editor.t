@@ -57,25 +57,14 @@ server {
         proxy_pass http://%%BACKEND%%;
     }
 
-    location /moderation/ {
-        auth_basic "redaksi";
-        auth_basic_user_file %%PREFIX%%/moderators.htpasswd;
-        comment_moderation_admin;
-        comment_moderation_release_to /_release;
-        client_body_buffer_size 1m;
-    }
-
+%%ADMIN%%
     location = /metrics {
         comment_moderation_metrics;
-    }
-
-    location /_release/ {
-        internal;
-        proxy_pass http://%%BACKEND%%/;
     }
 }
 EOF
 $conf =~ s/%%REDIS%%/$redis->address()/ge;
+$conf =~ s/%%ADMIN%%/$m->locations('client_body_buffer_size 1m;')/e;
 
 $t->run($conf);
 

@@ -74,24 +74,14 @@ server {
         proxy_pass http://%%BACKEND%%;
     }
 
-    location /moderation/ {
-        auth_basic "moderasi";
-        auth_basic_user_file %%PREFIX%%/moderators.htpasswd;
-        comment_moderation_admin;
-        comment_moderation_release_to /_release;
-    }
-
+%%ADMIN%%
     location = /metrics {
         comment_moderation_metrics;
-    }
-
-    location /_release/ {
-        internal;
-        proxy_pass http://%%BACKEND%%/;
     }
 }
 EOF
 $conf =~ s/%%REDIS%%/$redis->address()/e;
+$conf =~ s/%%ADMIN%%/$m->locations()/e;
 
 $t->run($conf);
 
