@@ -129,7 +129,7 @@ static const char  ngx_http_comment_moderation_lua_check[] =
     "  redis.call('HINCRBY', KEYS[8], ARGV[r], '1')\n"
     "end\n"
     "if #ARGV >= 5 + 2 * nwin then\n"
-    "  redis.call('EXPIRE', KEYS[8], '691200')\n"
+    "  redis.call('EXPIRE', KEYS[8], '691200')   -- 8 days: the rules page's week\n"
     "end\n"
     "\n"
     "return out\n";

@@ -53,7 +53,7 @@ for r = 5 + 2 * nwin, #ARGV do
   redis.call('HINCRBY', KEYS[8], ARGV[r], '1')
 end
 if #ARGV >= 5 + 2 * nwin then
-  redis.call('EXPIRE', KEYS[8], '691200')
+  redis.call('EXPIRE', KEYS[8], '691200')   -- 8 days: the rules page's week
 end
 
 return out
